@@ -1,0 +1,53 @@
+"""The one place that imports heavy or optional libraries, with thread caps and install hints.
+
+TensorFlow costs seconds to import, so nothing imports it at module level: `import automl_tab`
+and `automl-tab --help` stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+
+def available_cores() -> int:
+    """Cores this process may run on (respects taskset/cgroup affinity, unlike os.cpu_count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def cap_threads() -> int:
+    """Cap BLAS/OpenMP pools before numerical libraries start them; returns the core count."""
+    cores = available_cores()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(cores))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    return cores
+
+
+@lru_cache(maxsize=1)
+def import_keras():
+    """Import Keras on TensorFlow with thread pools sized to the available cores."""
+    cores = cap_threads()
+    try:
+        import tensorflow as tf
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        from .exceptions import ConfigError
+
+        raise ConfigError(
+            "the pyramid network needs TensorFlow, which is not installed; "
+            "fix: pip install tensorflow-cpu (or tensorflow on a GPU machine)"
+        ) from exc
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(cores)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, cores))
+    except RuntimeError:  # already initialised by the caller; their settings win
+        pass
+    # Bitwise-repeatable kernels: the same seed gives the same trials and submission on the CPU.
+    tf.config.experimental.enable_op_determinism()
+    import keras
+
+    return keras

@@ -1,0 +1,296 @@
+"""Command line: parse options, build a frozen RunConfig, call the pipeline, and turn domain
+errors into one line and exit code 1. Heavy imports happen inside commands, so --help is fast."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import click
+
+from .config import BACKENDS
+from .config import RunConfig
+from .exceptions import AutomlTabError
+
+STARTED = time.monotonic()  # --time-limit counts from here: imports and loading included
+
+
+def _fail_cleanly(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        warnings.filterwarnings("ignore")
+        try:
+            return func(*args, **kwargs)
+        except AutomlTabError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo(
+                "interrupted: finished trials are kept in the workdir; rerun to go on", err=True
+            )
+            sys.exit(130)
+
+    return wrapper
+
+
+def _schema_options(func):
+    for option in reversed(
+        [
+            click.option("--target", help="Target column (default: inferred)."),
+            click.option("--id-column", help="Id column (default: first column of the sample)."),
+            click.option(
+                "--task",
+                type=click.Choice(["binary", "multiclass", "regression"]),
+                help="Task (default: inferred from the target).",
+            ),
+            click.option(
+                "--metric",
+                help="log_loss, accuracy, roc_auc, rmse, rmsle or mae "
+                "(default: from competition.json, else by task).",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _search_options(func):
+    for option in reversed(
+        [
+            click.option(
+                "--time-limit",
+                type=click.FloatRange(min=1),
+                default=600,
+                show_default=True,
+                help="Wall-clock seconds for the whole command.",
+            ),
+            click.option(
+                "--n-trials",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Total trials of the study (default: until the time limit).",
+            ),
+            click.option(
+                "--backend",
+                type=click.Choice(BACKENDS),
+                default="optuna",
+                show_default=True,
+                help="optuna (TPE) or bayes_opt (Gaussian process).",
+            ),
+            click.option("--seed", type=int, default=0, show_default=True),
+            click.option(
+                "--top-k",
+                type=click.IntRange(min=1),
+                default=5,
+                show_default=True,
+                help="Best trials averaged into the submission.",
+            ),
+            click.option(
+                "--n-splits",
+                type=click.IntRange(min=2),
+                default=3,
+                show_default=True,
+                help="Shuffle splits each trial is scored on.",
+            ),
+            click.option(
+                "--init-points",
+                type=click.IntRange(min=1),
+                default=5,
+                show_default=True,
+                help="Random trials before the guided search.",
+            ),
+            click.option(
+                "--workdir",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Run folder (default: submissions/<competition>).",
+            ),
+            click.option("--storage", help="Trial store URL (default: SQLite in the workdir)."),
+            click.option("--fresh", is_flag=True, help="Forget earlier trials in the workdir."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="automl-tab")
+def main():
+    """automl-tab: point it at a Kaggle competition folder, get a validated submission."""
+
+
+def _load(comp, target, id_column, task, metric):
+    from .competition import load_competition
+
+    return load_competition(comp, target=target, id_column=id_column, task=task, metric=metric)
+
+
+def _config(models, output=None, **opts) -> RunConfig:
+    keys = (
+        "time_limit",
+        "n_trials",
+        "backend",
+        "seed",
+        "top_k",
+        "n_splits",
+        "init_points",
+        "workdir",
+    )
+    return RunConfig(models=models, output=output, **{k: opts[k] for k in keys})
+
+
+def _search(comp, models, opts):
+    from .pipeline import AutoTab
+
+    competition = _load(comp, opts["target"], opts["id_column"], opts["task"], opts["metric"])
+    config = _config(models, **opts)
+    progress = _TrialPrinter(config.time_limit)
+    automl = AutoTab(config, storage=opts["storage"], fresh=opts["fresh"], on_trial=progress)
+    click.echo(
+        f"automl-tab: {competition.name}, budget {config.time_limit:.0f}s, backend "
+        f"{config.backend}, seed {config.seed}"
+    )
+    return automl.fit(competition, started=STARTED)
+
+
+@main.command()
+@click.argument("comp", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_search_options
+@_schema_options
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Submission CSV (default: a new time-stamped file in the workdir).",
+)
+@_fail_cleanly
+def run(comp, output, **opts):
+    """Search, ensemble and write a validated submission for competition folder COMP."""
+    from .pipeline import finalize
+
+    automl = _search(comp, ("nn",), opts)
+    _print_leaderboard(automl.trials_, automl.schema_.metric)
+    result = finalize(automl.workdir_, top_k=opts["top_k"], output=output, storage=opts["storage"])
+    _print_final(result)
+
+
+@main.command("tune-nn")
+@click.argument("comp", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_search_options
+@_schema_options
+@_fail_cleanly
+def tune_nn(comp, **opts):
+    """Search the pyramid networks only; print the leaderboard and best parameters."""
+    from .ensemble import top_trials
+    from .pipeline import write_leaderboard
+
+    automl = _search(comp, ("nn",), opts)
+    _print_leaderboard(automl.trials_, automl.schema_.metric)
+    best = top_trials(automl.trials_, 1)
+    if not best:
+        raise AutomlTabError("no trial finished; raise --time-limit or --n-trials")
+    write_leaderboard(automl.workdir_, automl.trials_, [], None, automl.schema_.metric)
+    click.echo(f"best parameters (trial {best[0].number}): {json.dumps(best[0].params)}")
+    click.echo(
+        f"saved in {automl.workdir_}; write a submission with: automl-tab submit {automl.workdir_}"
+    )
+
+
+@main.command()
+@click.argument("workdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--storage", help="Trial store URL (default: SQLite in the workdir).")
+@_fail_cleanly
+def submit(workdir, top_k, output, storage):
+    """Write a submission from a finished run in WORKDIR, without searching again."""
+    from .pipeline import finalize
+
+    _print_final(finalize(workdir, top_k=top_k, output=output, storage=storage))
+
+
+@main.command()
+@click.argument("comp", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_schema_options
+@_fail_cleanly
+def info(comp, target, id_column, task, metric):
+    """Print what was inferred about competition folder COMP."""
+    from .schema import infer_schema
+
+    s = infer_schema(_load(comp, target, id_column, task, metric))
+    rows = [
+        ("task", s.task),
+        ("target", s.target),
+        ("id column", s.id_column),
+        ("metric", s.metric),
+        ("submission", f"{s.output}: {', '.join(s.prediction_columns)}"),
+        ("classes", ", ".join(s.classes) if s.classes else "-"),
+        ("rows", f"{s.n_train} train ({s.n_unlabelled} without target dropped), {s.n_test} test"),
+        ("numeric", _names(c for c in s.numeric if c not in s.codes)),
+        ("integer codes", _names(s.codes)),
+        ("categorical", _names(s.categorical)),
+        ("datetime", _names(s.datetime)),
+        ("text", _names(s.text)),
+        ("dropped", ", ".join(f"{c} ({why})" for c, why in s.dropped) or "-"),
+    ]
+    for key, value in rows:
+        click.echo(f"{key:>14}: {value}")
+    for notice in s.notices:
+        click.echo(f"note: {notice}")
+
+
+def _names(cols) -> str:
+    cols = list(cols)
+    return f"{len(cols)}: {', '.join(cols)}" if cols else "-"
+
+
+class _TrialPrinter:
+    """One line per finished trial: number, score ± spread, best so far, time used, params."""
+
+    def __init__(self, budget: float):
+        self.budget = budget
+        self.best = None
+
+    def __call__(self, record):
+        elapsed = time.monotonic() - STARTED
+        if record.state == "COMPLETE":
+            if self.best is None or record.loss < self.best.loss:
+                self.best = record
+            result = f"{record.score:.5f} ± {record.score_std:.5f}"
+        else:
+            result = f"failed ({record.fail_reason})"
+        best = f"{self.best.score:.5f} (#{self.best.number})" if self.best else "-"
+        params = " ".join(f"{k}={_fmt(v)}" for k, v in record.params.items())
+        click.echo(
+            f"trial {record.number:>3} | {result} | best {best} | "
+            f"{elapsed:.0f}/{self.budget:.0f}s | {params}"
+        )
+
+
+def _fmt(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _print_leaderboard(records, metric, limit: int = 10):
+    from .pipeline import leaderboard
+
+    click.echo(f"\nleaderboard ({metric}, mean ± std over splits):")
+    for rank, r in enumerate([r for r in leaderboard(records) if r.state == "COMPLETE"][:limit], 1):
+        epochs = ",".join(str(e) for e in r.best_epochs)
+        click.echo(
+            f"{rank:>3}. trial {r.number:>3}  {r.score:.5f} ± {r.score_std:.5f}  "
+            f"epochs {epochs}  {r.duration or 0:.1f}s"
+        )
+    n_failed = sum(r.state == "FAIL" for r in records)
+    if n_failed:
+        click.echo(f"     ({n_failed} failed trials not shown)")
+
+
+def _print_final(result):
+    members = ", ".join(f"#{m.number} x{w:.2f}" for m, w in result.members)
+    click.echo(
+        f"ensemble of {len(result.members)} trials ({members}): cross-validated "
+        f"{result.metric} {result.cv_score:.5f} on {result.cv_rows} out-of-sample rows"
+    )
+    click.echo(f"submission written: {result.submission}")

@@ -1,0 +1,55 @@
+"""Ensembles on arrays only (no model code): pick trials, average their predictions, score the
+blend on out-of-sample rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .metrics import Metric
+from .search.trial import TrialRecord
+
+
+def top_trials(records: list[TrialRecord], k: int) -> list[TrialRecord]:
+    """The k best completed trials, best first (ties broken by trial number)."""
+    done = [r for r in records if r.state == "COMPLETE" and r.loss is not None]
+    return sorted(done, key=lambda r: (r.loss, r.number))[:k]
+
+
+def blend(predictions: list[np.ndarray], weights: list[float] | None = None) -> np.ndarray:
+    """Weighted mean of prediction arrays (equal weights by default)."""
+    stack = np.stack([np.asarray(p, dtype=float) for p in predictions])
+    w = np.ones(len(predictions)) if weights is None else np.asarray(weights, dtype=float)
+    w = w / w.sum()
+    return np.tensordot(w, stack, axes=1)
+
+
+def oof_score(metric: Metric, y: np.ndarray, oof: np.ndarray) -> tuple[float, int]:
+    """Score out-of-sample predictions on the rows that have one; returns (score, n_rows).
+
+    All trials share the same splits, so every member of an ensemble covers the same rows.
+    """
+    covered = ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
+    return metric.score(np.asarray(y)[covered], oof[covered]), int(covered.sum())
+
+
+def greedy_weights(
+    metric: Metric, y: np.ndarray, oofs: list[np.ndarray], *, rounds: int = 25
+) -> np.ndarray:
+    """Caruana ensemble selection with replacement on out-of-sample predictions.
+
+    Each round adds the candidate that most improves the metric of the running average (ties
+    go to the better-ranked candidate, so pass candidates best first). The weights are the
+    selection counts over `rounds`, hence sparse and non-negative, and the blend's
+    out-of-sample score is never worse than the best single candidate's.
+    """
+    covered = ~np.isnan(oofs[0].reshape(len(oofs[0]), -1)).any(axis=1)
+    y = np.asarray(y)[covered]
+    preds = [np.asarray(p, dtype=float)[covered] for p in oofs]
+    counts = np.zeros(len(preds))
+    running = np.zeros_like(preds[0])
+    for step in range(rounds):
+        losses = [metric.loss(y, (running * step + p) / (step + 1)) for p in preds]
+        pick = int(np.argmin(losses))  # argmin keeps the first of equal losses
+        counts[pick] += 1
+        running = (running * step + preds[pick]) / (step + 1)
+    return counts / rounds

@@ -1,0 +1,109 @@
+"""Competition metrics on arrays. Classification scores take integer class codes and an
+(n, k) probability matrix; regression scores take values on the original target scale.
+
+Everything downstream minimises `Metric.loss`, so direction is handled here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import metrics as skm
+
+EPS = 1e-15
+
+
+def _log_loss(y, proba):
+    proba = np.clip(proba, EPS, 1 - EPS)
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    return skm.log_loss(y, proba, labels=np.arange(proba.shape[1]))
+
+
+def _accuracy(y, proba):
+    return skm.accuracy_score(y, np.argmax(proba, axis=1))
+
+
+def _roc_auc(y, proba):
+    if len(np.unique(y)) < 2:
+        return 0.5  # undefined on one class; neutral rather than a crash
+    if proba.shape[1] == 2:
+        return skm.roc_auc_score(y, proba[:, 1])
+    return skm.roc_auc_score(y, proba, multi_class="ovr", labels=np.arange(proba.shape[1]))
+
+
+def _rmse(y, pred):
+    return float(np.sqrt(np.mean((np.asarray(y, float) - np.asarray(pred, float)) ** 2)))
+
+
+def _rmsle(y, pred):
+    return _rmse(np.log1p(np.asarray(y, float)), np.log1p(np.clip(pred, 0, None)))
+
+
+def _mae(y, pred):
+    return float(np.mean(np.abs(np.asarray(y, float) - np.asarray(pred, float))))
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    func: Callable
+    greater_is_better: bool
+    task_kind: str  # "classification" or "regression"
+    needs_proba: bool = False
+
+    def score(self, y, pred) -> float:
+        return float(self.func(y, pred))
+
+    def loss(self, y, pred) -> float:
+        """The score turned into something to minimise."""
+        return self.to_loss(self.score(y, pred))
+
+    def to_loss(self, score: float) -> float:
+        return -score if self.greater_is_better else score
+
+    def from_loss(self, loss: float) -> float:
+        return -loss if self.greater_is_better else loss
+
+
+METRICS = {
+    m.name: m
+    for m in (
+        Metric("log_loss", _log_loss, False, "classification", needs_proba=True),
+        Metric("accuracy", _accuracy, True, "classification"),
+        Metric("roc_auc", _roc_auc, True, "classification", needs_proba=True),
+        Metric("rmse", _rmse, False, "regression"),
+        Metric("rmsle", _rmsle, False, "regression"),
+        Metric("mae", _mae, False, "regression"),
+    )
+}
+
+
+def get_metric(name: str) -> Metric:
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise ValueError(f"metric {name!r} is unknown; use one of {sorted(METRICS)}") from None
+
+
+def default_metric(task: str, class_columns: bool, sample, preds) -> str:
+    """Documented defaults: regression → rmse; probability columns → log_loss; a binary column
+    of probabilities → log_loss; class labels → accuracy."""
+    if task == "regression":
+        return "rmse"
+    if class_columns:
+        return "log_loss"
+    values = sample[preds[0]].dropna()
+    numbers = np.asarray(values.map(_to_float).tolist(), dtype=float)
+    if task == "binary" and len(numbers) and np.all(np.isfinite(numbers)):
+        if np.any((numbers > 0) & (numbers < 1)):
+            return "log_loss"
+    return "accuracy"
+
+
+def _to_float(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return np.nan

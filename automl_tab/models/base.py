@@ -1,0 +1,28 @@
+"""What every model of the search offers. Models see params and arrays, never an optimizer."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from typing import Protocol
+
+import numpy as np
+
+from ..space import SearchSpace
+
+
+class TabularModel(Protocol):
+    """Lifecycle: __init__(**params, **context) stores only; fit(...) returns self and sets
+    learned attributes ending in "_"; predict gives probabilities (n, k) for classification
+    or values for regression."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    def search_space(cls) -> SearchSpace: ...
+
+    @classmethod
+    def default_params(cls) -> dict: ...
+
+    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray): ...
+
+    def predict(self, X: np.ndarray) -> np.ndarray: ...

@@ -1,0 +1,239 @@
+"""The course's dense "pyramid" network, on Keras 3.
+
+Widths come from a pure function (tested without TensorFlow); Keras is imported lazily, only
+when a network is built.
+"""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+
+from .._compat import import_keras
+from ..exceptions import NotFittedError
+from ..space import Categorical
+from ..space import Float
+from ..space import Int
+from ..space import SearchSpace
+from ._keras_loop import train
+
+MAX_UNITS = 5000  # the course's maximum first-layer width
+MIN_UNITS = 25  # the course's floor: no hidden layer narrower than this
+MAX_LAYERS = 10  # the course's layer cap
+# A network never has more weights than this (16 MB of float32; with optimizer slots and
+# gradients about 64 MB), so any point of the space fits in memory on a small machine.
+MAX_PARAMS = 4_000_000
+PREDICT_BATCH = 8192
+
+
+def count_params(n_inputs: int, widths: list[int], n_outputs: int) -> int:
+    sizes = [n_inputs, *widths, n_outputs]
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+
+def pyramid_widths(
+    neuron_pct: float,
+    neuron_shrink: float,
+    *,
+    max_layers: int = MAX_LAYERS,
+    max_units: int = MAX_UNITS,
+    min_units: int = MIN_UNITS,
+    n_inputs: int | None = None,
+    n_outputs: int = 1,
+    max_params: int = MAX_PARAMS,
+) -> list[int]:
+    """Hidden-layer widths: first = neuron_pct × max_units, each next × neuron_shrink, while a
+    layer keeps at least `min_units` units and there are at most `max_layers` layers.
+
+    There is always one hidden layer (of at least `min_units`). With `n_inputs` given, the first
+    width is lowered until the whole network has at most `max_params` weights.
+    """
+    first = max(float(neuron_pct) * max_units, float(min_units))
+    while True:
+        widths, units = [], first
+        while units >= min_units and len(widths) < max_layers:
+            widths.append(int(units))
+            units *= neuron_shrink
+        if n_inputs is None or count_params(n_inputs, widths, n_outputs) <= max_params:
+            return widths
+        if first <= min_units:
+            return widths[:1]
+        first = max(first * 0.9, float(min_units))
+
+
+class PyramidNNModel:
+    """Pyramid MLP with dropout, early stopping on validation loss and best weights restored.
+
+    Output and loss follow the task: sigmoid + binary cross-entropy, softmax + cross-entropy,
+    or a linear unit + MSE on a standardised target (regression).
+    """
+
+    name = "nn"
+
+    def __init__(
+        self,
+        *,
+        neuron_pct=0.0126,
+        neuron_shrink=0.5,
+        max_layers=MAX_LAYERS,
+        dropout=0.1,
+        learning_rate=1e-3,
+        activation="prelu",
+        optimizer="adam",
+        batch_size=64,
+        l2=1e-6,
+        task="binary",
+        n_classes=2,
+        random_state=0,
+        max_epochs=500,
+        patience=10,
+        min_delta=1e-3,
+        deadline=None,
+    ):
+        self.neuron_pct = neuron_pct
+        self.neuron_shrink = neuron_shrink
+        self.max_layers = max_layers
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.activation = activation
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.l2 = l2
+        self.task = task
+        self.n_classes = n_classes
+        self.random_state = random_state
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.min_delta = min_delta
+        self.deadline = deadline
+
+    @classmethod
+    def search_space(cls) -> SearchSpace:
+        return SearchSpace(
+            (
+                Float("neuron_pct", 0.005, 1.0, log=True),
+                Float("neuron_shrink", 0.1, 0.9),
+                Int("max_layers", 1, MAX_LAYERS),
+                Float("dropout", 0.0, 0.5),
+                Float("learning_rate", 1e-4, 3e-2, log=True),  # log scale: never 0 (course flaw 2)
+                Categorical("activation", ("prelu", "relu", "leaky_relu")),
+                Categorical("optimizer", ("adam", "rmsprop", "sgd")),
+                Categorical("batch_size", (32, 64, 128, 256, 512)),
+                Float("l2", 1e-8, 1e-2, log=True),
+            )
+        )
+
+    @classmethod
+    def default_params(cls) -> dict:
+        """A known-good first trial (near the course's best: one ~60-unit PReLU layer)."""
+        return {
+            "neuron_pct": 0.0126,
+            "neuron_shrink": 0.5,
+            "max_layers": 2,
+            "dropout": 0.1,
+            "learning_rate": 1e-3,
+            "activation": "prelu",
+            "optimizer": "adam",
+            "batch_size": 64,
+            "l2": 1e-6,
+        }
+
+    @property
+    def n_outputs(self) -> int:
+        return self.n_classes if self.task == "multiclass" else 1
+
+    def _build(self, keras, n_inputs: int):
+        layers = keras.layers
+        reg = keras.regularizers.l2(self.l2) if self.l2 > 0 else None
+        inputs = keras.Input((n_inputs,))
+        x = inputs
+        for width in self.widths_:
+            x = layers.Dense(width, kernel_regularizer=reg)(x)
+            if self.activation == "prelu":
+                x = layers.PReLU()(x)
+            elif self.activation == "leaky_relu":
+                x = layers.LeakyReLU(negative_slope=0.1)(x)
+            else:
+                x = layers.ReLU()(x)
+            if self.dropout > 0:
+                x = layers.Dropout(self.dropout)(x)
+        head = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}[self.task]
+        outputs = layers.Dense(self.n_outputs, activation=head)(x)
+        model = keras.Model(inputs, outputs)
+        optimizers = {
+            "adam": lambda: keras.optimizers.Adam(self.learning_rate),
+            "rmsprop": lambda: keras.optimizers.RMSprop(self.learning_rate),
+            "sgd": lambda: keras.optimizers.SGD(self.learning_rate, momentum=0.9, nesterov=True),
+        }
+        losses = {
+            "binary": keras.losses.BinaryCrossentropy,
+            "multiclass": keras.losses.SparseCategoricalCrossentropy,
+            "regression": keras.losses.MeanSquaredError,
+        }
+        return model, losses[self.task](), optimizers[self.optimizer]()
+
+    def _encode_y(self, y):
+        if self.task == "regression":
+            return ((np.asarray(y, float) - self.y_mean_) / self.y_scale_).astype(np.float32)[
+                :, None
+            ]
+        if self.task == "binary":
+            return np.asarray(y, dtype=np.float32)[:, None]
+        return np.asarray(y, dtype=np.int32)
+
+    def fit(self, X, y, X_val, y_val):
+        """Train until validation loss stops improving; keeps the best epoch's weights."""
+        keras = import_keras()
+        keras.backend.clear_session()  # flat memory over many trials
+        gc.collect()
+        keras.utils.set_random_seed(int(self.random_state))
+        X = np.asarray(X, dtype=np.float32)
+        X_val = np.asarray(X_val, dtype=np.float32)
+        if self.task == "regression":
+            self.y_mean_ = float(np.mean(y))
+            self.y_scale_ = float(np.std(y)) or 1.0
+        self.widths_ = pyramid_widths(
+            self.neuron_pct,
+            self.neuron_shrink,
+            max_layers=int(self.max_layers),
+            n_inputs=X.shape[1],
+            n_outputs=self.n_outputs,
+        )
+        self.model_, loss_fn, optimizer = self._build(keras, X.shape[1])
+        import tensorflow as tf
+
+        self.best_epoch_, self.history_ = train(
+            tf,
+            self.model_,
+            loss_fn,
+            optimizer,
+            X=X,
+            y=self._encode_y(y),
+            X_val=X_val,
+            y_val=self._encode_y(y_val),
+            batch_size=int(self.batch_size),
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            min_delta=self.min_delta,
+            seed=int(self.random_state),
+            deadline=self.deadline,
+        )
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("PyramidNNModel is not fitted; call fit(X, y, X_val, y_val)")
+        X = np.asarray(X, dtype=np.float32)
+        # Calling the model directly avoids Model.predict's per-call setup on small arrays.
+        chunks = [
+            np.asarray(self.model_(X[i : i + PREDICT_BATCH], training=False))
+            for i in range(0, len(X), PREDICT_BATCH)
+        ]
+        out = np.concatenate(chunks) if chunks else np.zeros((0, self.n_outputs))
+        out = out.astype(np.float64)
+        if self.task == "regression":
+            return out[:, 0] * self.y_scale_ + self.y_mean_
+        if self.task == "binary":
+            return np.column_stack([1 - out[:, 0], out[:, 0]])
+        return out

@@ -1,0 +1,185 @@
+"""Features: a stateless typing step, then an *unfitted* transformer fitted inside each split.
+
+`prepare_features` only parses cells row by row (numbers, datetime parts), so applying it to
+all rows leaks nothing. Everything that learns from data (medians, scales, category
+vocabularies, text vocabularies) sits in `build_preprocessor`, which the objective clones
+and fits on the training part of each split only, never on validation rows.
+
+Choices: numeric columns get median imputation plus missing-value indicators, then a z-score,
+or a normal-quantile map for strongly skewed columns (|skew| > 1, as AutoGluon's networks do);
+categories are imputed as "__missing__" and one-hot encoded, categories seen fewer than
+MIN_FREQUENCY times are grouped and unseen ones ignored; free text (many distinct multi-word
+values) becomes binary indicators of its TEXT_TOKENS most frequent words; datetimes become
+year, month, day, weekday, hour and day of year (month, weekday and hour also one-hot).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import BaseEstimator
+from sklearn.base import TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.impute import MissingIndicator
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import QuantileTransformer
+from sklearn.preprocessing import StandardScaler
+
+from .schema import REGRESSION
+from .schema import DatasetSchema
+from .schema import parse_datetimes
+from .schema import parse_numbers
+
+MIN_FREQUENCY = 3
+MAX_CATEGORIES = 64
+TEXT_TOKENS = 32
+SKEW_LIMIT = 1.0
+DATE_NUMBERS = ("year", "month", "day", "weekday", "hour", "dayofyear")
+DATE_CATEGORIES = ("month", "weekday", "hour")
+
+
+def prepare_features(frame: pd.DataFrame, schema: DatasetSchema) -> pd.DataFrame:
+    """Typed feature frame: floats for numbers, strings (or NaN) for categories and text."""
+    out: dict[str, pd.Series] = {}
+    for col in schema.numeric:
+        out[col] = parse_numbers(frame[col])
+    for col in schema.codes:
+        out[f"{col}=code"] = _as_category(out[col].map(lambda v: f"{v:g}", na_action="ignore"))
+    for col in schema.categorical:
+        out[col] = _as_category(frame[col])
+    for col in schema.datetime:
+        stamp = parse_datetimes(frame[col])
+        parts = {
+            "year": stamp.dt.year,
+            "month": stamp.dt.month,
+            "day": stamp.dt.day,
+            "weekday": stamp.dt.weekday,
+            "hour": stamp.dt.hour,
+            "dayofyear": stamp.dt.dayofyear,
+        }
+        for name in DATE_NUMBERS:
+            out[f"{col}.{name}"] = parts[name].astype(float)
+        for name in DATE_CATEGORIES:
+            out[f"{col}.{name}=code"] = _as_category(parts[name].map(str, na_action="ignore"))
+    for col in schema.text:
+        out[col] = frame[col].astype(object).where(frame[col].notna(), "")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _as_category(values: pd.Series) -> pd.Series:
+    return values.astype(object).where(values.notna(), np.nan)
+
+
+def feature_groups(schema: DatasetSchema) -> dict[str, list[str]]:
+    """Prepared column names by treatment."""
+    numeric = list(schema.numeric)
+    categorical = [f"{c}=code" for c in schema.codes] + list(schema.categorical)
+    for col in schema.datetime:
+        numeric += [f"{col}.{p}" for p in DATE_NUMBERS]
+        categorical += [f"{col}.{p}=code" for p in DATE_CATEGORIES]
+    return {"numeric": numeric, "categorical": categorical, "text": list(schema.text)}
+
+
+class SkewAwareScaler(TransformerMixin, BaseEstimator):
+    """Z-score, except columns skewed beyond `skew_limit`, which get a normal-quantile map."""
+
+    def __init__(self, skew_limit: float = SKEW_LIMIT):
+        self.skew_limit = skew_limit
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=float)
+        with np.errstate(all="ignore"):
+            skew = np.nan_to_num(stats.skew(X, axis=0), nan=0.0)
+        self.skewed_ = np.abs(skew) > self.skew_limit
+        self.scaler_ = StandardScaler().fit(X)
+        if self.skewed_.any():
+            n_quantiles = max(10, min(1000, X.shape[0]))
+            self.quantile_ = QuantileTransformer(
+                n_quantiles=n_quantiles,
+                output_distribution="normal",
+                subsample=100_000,
+                random_state=0,
+            ).fit(X[:, self.skewed_])
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X, dtype=float)
+        out = self.scaler_.transform(X)
+        if self.skewed_.any():
+            out[:, self.skewed_] = self.quantile_.transform(X[:, self.skewed_])
+        return np.clip(out, -8, 8)  # far test outliers must not blow up a network's inputs
+
+
+def _flatten_text(X):
+    return np.asarray(X).ravel()
+
+
+def build_preprocessor(schema: DatasetSchema) -> ColumnTransformer:
+    """The unfitted transformer; clone and fit it on the training rows of each split."""
+    groups = feature_groups(schema)
+    parts = []
+    if groups["numeric"]:
+        parts.append(
+            (
+                "numeric",
+                make_pipeline(SimpleImputer(strategy="median"), SkewAwareScaler()),
+                groups["numeric"],
+            )
+        )
+        parts.append(
+            (
+                "missing",
+                MissingIndicator(features="missing-only", error_on_new=False),
+                groups["numeric"],
+            )
+        )
+    if groups["categorical"]:
+        parts.append(
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="__missing__"),
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist",
+                        min_frequency=MIN_FREQUENCY,
+                        max_categories=MAX_CATEGORIES,
+                        sparse_output=False,
+                        dtype=np.float32,
+                    ),
+                ),
+                groups["categorical"],
+            )
+        )
+    for col in groups["text"]:
+        parts.append(
+            (
+                f"text:{col}",
+                make_pipeline(
+                    FunctionTransformer(_flatten_text),
+                    CountVectorizer(
+                        binary=True,
+                        max_features=TEXT_TOKENS,
+                        min_df=MIN_FREQUENCY,
+                        token_pattern=r"(?u)\b\w+\b",
+                        dtype=np.float32,
+                    ),
+                ),
+                [col],
+            )
+        )
+    if not parts:
+        raise ValueError("no usable feature columns")  # schema guarantees at least one
+    return ColumnTransformer(parts, sparse_threshold=0.0, verbose_feature_names_out=True)
+
+
+def encode_target(values: pd.Series, schema: DatasetSchema) -> np.ndarray:
+    """Class labels → integer codes in `schema.classes` order; regression → float values."""
+    if schema.task == REGRESSION:
+        return parse_numbers(values).to_numpy(dtype=float)
+    index = {label: i for i, label in enumerate(schema.classes)}
+    return values.map(index).to_numpy(dtype=np.int64)

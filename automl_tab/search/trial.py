@@ -1,0 +1,62 @@
+"""The record that travels between the store, the runner, the ensemble and the leaderboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial as stored. `score` is in the competition metric's own direction; `loss` is
+    what the optimizers minimise (the score negated when greater is better)."""
+
+    number: int
+    state: str  # COMPLETE, FAIL, RUNNING, WAITING, PRUNED
+    params: dict
+    model: str = "nn"
+    score: float | None = None
+    score_std: float | None = None
+    loss: float | None = None
+    split_scores: tuple[float, ...] = ()
+    best_epochs: tuple[int, ...] = ()
+    duration: float | None = None
+    fail_reason: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "number": self.number,
+            "state": self.state,
+            "model": self.model,
+            "score": self.score,
+            "score_std": self.score_std,
+            "loss": self.loss,
+            "split_scores": list(self.split_scores),
+            "best_epochs": list(self.best_epochs),
+            "duration": self.duration,
+            "fail_reason": self.fail_reason,
+            "params": self.params,
+        }
+
+
+@dataclass
+class TrialResult:
+    """What the objective returns for one set of params (before it is stored)."""
+
+    split_scores: list[float]
+    best_epochs: list[int]
+    split_seconds: list[float]
+    oof: np.ndarray  # out-of-sample predictions per training row, NaN where never validated
+    test: np.ndarray  # test predictions averaged over the split models
+    histories: list[dict]
+
+    @property
+    def score(self) -> float:
+        return float(np.mean(self.split_scores))
+
+    @property
+    def score_std(self) -> float:
+        return float(np.std(self.split_scores))
