@@ -63,7 +63,9 @@ def read_meta(path: Path) -> dict:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path.name}/competition.json is not valid JSON ({exc}); fix or delete it")
+        raise DataError(
+            f"{path.name}/competition.json is not valid JSON ({exc}); fix or delete it"
+        ) from None
     if not isinstance(meta, dict):
         raise DataError(f"{path.name}/competition.json must hold a JSON object; fix or delete it")
     return {k: meta[k] for k in META_KEYS if meta.get(k) is not None}

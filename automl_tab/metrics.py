@@ -96,9 +96,9 @@ def default_metric(task: str, class_columns: bool, sample, preds) -> str:
         return "log_loss"
     values = sample[preds[0]].dropna()
     numbers = np.asarray(values.map(_to_float).tolist(), dtype=float)
-    if task == "binary" and len(numbers) and np.all(np.isfinite(numbers)):
-        if np.any((numbers > 0) & (numbers < 1)):
-            return "log_loss"
+    probabilities = len(numbers) and np.all(np.isfinite(numbers))
+    if task == "binary" and probabilities and np.any((numbers > 0) & (numbers < 1)):
+        return "log_loss"
     return "accuracy"
 
 

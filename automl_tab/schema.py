@@ -158,9 +158,9 @@ def _column_role(name: str, train: pd.Series, both: pd.Series, n_train: int) -> 
         if is_int and numbers.nunique() <= CODE_LEVELS:
             return "code", ""
         return "numeric", ""
-    if cells.astype("string").str.match(_DATE).mean() >= 0.95:
-        if parse_datetimes(cells).notna().mean() >= 0.95:
-            return "datetime", ""
+    looks_like_dates = cells.astype("string").str.match(_DATE).mean() >= 0.95
+    if looks_like_dates and parse_datetimes(cells).notna().mean() >= 0.95:
+        return "datetime", ""
     levels = cells.nunique()
     if levels <= MAX_LEVELS:
         return "categorical", ""

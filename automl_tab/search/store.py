@@ -5,6 +5,7 @@ trial as soon as it finishes, so nothing finished is lost and a rerun can resume
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -43,10 +44,8 @@ class TrialStore:
     def delete(self) -> None:
         """Forget the study and its predictions (for --fresh)."""
         optuna = _optuna()
-        try:
+        with contextlib.suppress(KeyError):
             optuna.delete_study(study_name=self.study_name, storage=self.url)
-        except KeyError:
-            pass
         shutil.rmtree(self.artifacts, ignore_errors=True)
 
     def _path(self, number: int, kind: str) -> Path:

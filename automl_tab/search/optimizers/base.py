@@ -48,10 +48,7 @@ class StudyOptimizer:
 
     def ask(self) -> tuple[int, dict]:
         waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-        if waiting:
-            trial = self.study.ask(self.distributions)
-        else:
-            trial = self._propose()
+        trial = self.study.ask(self.distributions) if waiting else self._propose()
         self._running[trial.number] = trial
         return trial.number, dict(trial.params)
 
