@@ -15,10 +15,13 @@ year, month, day, weekday, hour and day of year (month, weekday and hour also on
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.base import BaseEstimator
+from sklearn.base import OneToOneFeatureMixin
 from sklearn.base import TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import CountVectorizer
@@ -85,7 +88,7 @@ def feature_groups(schema: DatasetSchema) -> dict[str, list[str]]:
     return {"numeric": numeric, "categorical": categorical, "text": list(schema.text)}
 
 
-class SkewAwareScaler(TransformerMixin, BaseEstimator):
+class SkewAwareScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Z-score, except columns skewed beyond `skew_limit`, which get a normal-quantile map."""
 
     def __init__(self, skew_limit: float = SKEW_LIMIT):
@@ -93,7 +96,9 @@ class SkewAwareScaler(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         X = np.asarray(X, dtype=float)
-        with np.errstate(all="ignore"):
+        self.n_features_in_ = X.shape[1]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # near-constant columns
             skew = np.nan_to_num(stats.skew(X, axis=0), nan=0.0)
         self.skewed_ = np.abs(skew) > self.skew_limit
         self.scaler_ = StandardScaler().fit(X)
@@ -160,7 +165,7 @@ def build_preprocessor(schema: DatasetSchema) -> ColumnTransformer:
             (
                 f"text:{col}",
                 make_pipeline(
-                    FunctionTransformer(_flatten_text),
+                    FunctionTransformer(_flatten_text, feature_names_out="one-to-one"),
                     CountVectorizer(
                         binary=True,
                         max_features=TEXT_TOKENS,

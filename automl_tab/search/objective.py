@@ -86,15 +86,21 @@ class Objective:
         oof_sum, oof_count = np.zeros(shape), np.zeros(len(self.y))
         test_sum = 0.0
         scores, epochs, seconds, histories = [], [], [], []
+        trial_started = time.monotonic()
         for i, (train_idx, valid_idx) in enumerate(self.splits):
             started = time.monotonic()
+            # Split i may use its share of the trial's time plus whatever earlier splits left.
+            split_deadline = None
+            if deadline is not None:
+                share = (deadline - trial_started) * (i + 1) / len(self.splits)
+                split_deadline = trial_started + share
             X_tr, X_va, X_te = self.split_data(i)
             model = self.model_cls(
                 **params,
                 **self.model_options,
                 task=self.task,
                 n_classes=self.n_classes,
-                deadline=deadline,
+                deadline=split_deadline,
                 random_state=split_seed(self.seed, number, i),
             )
             y_tr, y_va = self.y[train_idx], self.y[valid_idx]

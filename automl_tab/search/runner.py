@@ -15,6 +15,10 @@ from .store import to_record
 from .trial import TrialRecord
 
 MAX_CONSECUTIVE_FAILURES = 5
+# No single trial may take more than this share of the search budget: one huge network with a
+# tiny learning rate would otherwise eat the whole run (seen on titanic: 104 s of 120).
+TRIAL_SHARE = 0.2
+MIN_TRIAL_SECONDS = 5.0
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 
 
@@ -31,13 +35,15 @@ def run_search(
     """Run trials until the study holds `n_trials` finished ones or time runs short.
 
     A trial is started only if the median duration of this session's trials fits before
-    `deadline` (time.monotonic); a trial still running at the deadline is stopped and recorded
-    as failed. A failing trial is recorded and the search goes on; KeyboardInterrupt marks
+    `deadline` (time.monotonic). Each trial gets at most TRIAL_SHARE of the search budget;
+    a network still training when its time is up keeps its best epoch so far.
+    A failing trial is recorded and the search goes on; KeyboardInterrupt marks
     the running trial failed and propagates. Returns the number of trials run here.
     """
     durations: list[float] = []
     failures = 0
     study = optimizer.study
+    max_trial_seconds = max(MIN_TRIAL_SECONDS, TRIAL_SHARE * (deadline - time.monotonic()))
     while True:
         finished = len(study.get_trials(deepcopy=False, states=FINISHED))
         if n_trials is not None and finished >= n_trials:
@@ -48,7 +54,8 @@ def run_search(
         number, params = optimizer.ask()
         started = time.monotonic()
         try:
-            result = objective(params, number=number, deadline=deadline)
+            trial_deadline = min(deadline, time.monotonic() + max_trial_seconds)
+            result = objective(params, number=number, deadline=trial_deadline)
         except KeyboardInterrupt:
             optimizer.fail(number, "interrupted")
             raise
@@ -69,6 +76,7 @@ def run_search(
                     "split_scores": result.split_scores,
                     "best_epochs": result.best_epochs,
                     "split_seconds": result.split_seconds,
+                    "time_capped": sum(bool(h.get("time_capped")) for h in result.histories),
                 },
             )
             failures = 0

@@ -1,0 +1,50 @@
+import numpy as np
+
+from automl_tab.ensemble import blend
+from automl_tab.ensemble import greedy_weights
+from automl_tab.ensemble import oof_score
+from automl_tab.ensemble import top_trials
+from automl_tab.metrics import get_metric
+from automl_tab.search.trial import TrialRecord
+
+
+def test_greedy_never_worse_than_best_member():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, size=200)
+    truth = np.eye(3)[y]
+    good = 0.6 * truth + 0.4 * rng.dirichlet(np.ones(3), size=200)
+    noisy = 0.3 * truth + 0.7 * rng.dirichlet(np.ones(3), size=200)
+    awful = rng.dirichlet(np.ones(3), size=200)
+    metric = get_metric("log_loss")
+    weights = greedy_weights(metric, y, [good, noisy, awful])
+    assert weights.sum() == 1 and weights[0] > 0 and weights[2] == 0
+    assert metric.score(y, blend([good, noisy, awful], weights)) <= metric.score(y, good)
+
+
+def test_greedy_blends_complementary_regressors():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=300)
+    a = y + rng.normal(scale=0.5, size=300)
+    b = y + rng.normal(scale=0.5, size=300)
+    rmse = get_metric("rmse")
+    weights = greedy_weights(rmse, y, [a, b])
+    assert 0.3 < weights[0] < 0.7
+    assert rmse.score(y, blend([a, b], weights)) < min(rmse.score(y, a), rmse.score(y, b))
+
+
+def test_rows_never_out_of_sample_are_ignored():
+    y = np.array([0, 1, 0, 1])
+    oof = np.array([[0.9, 0.1], [np.nan, np.nan], [0.8, 0.2], [0.1, 0.9]])
+    score, rows = oof_score(get_metric("accuracy"), y, oof)
+    assert (score, rows) == (1.0, 3)
+    assert greedy_weights(get_metric("accuracy"), y, [oof]).tolist() == [1.0]
+
+
+def test_top_trials_orders_by_loss_and_skips_failures():
+    records = [
+        TrialRecord(0, "COMPLETE", {}, loss=0.5),
+        TrialRecord(1, "FAIL", {}),
+        TrialRecord(2, "COMPLETE", {}, loss=0.2),
+        TrialRecord(3, "COMPLETE", {}, loss=0.2),
+    ]
+    assert [r.number for r in top_trials(records, 2)] == [2, 3]

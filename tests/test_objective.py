@@ -1,0 +1,114 @@
+"""The objective with fixed params (no optimizer), on small generated data."""
+
+import numpy as np
+import optuna
+import pytest
+
+from automl_tab import load_competition
+from automl_tab.exceptions import TrialFailed
+from automl_tab.metrics import get_metric
+from automl_tab.models import PyramidNNModel
+from automl_tab.preprocessing import build_preprocessor
+from automl_tab.preprocessing import encode_target
+from automl_tab.preprocessing import prepare_features
+from automl_tab.schema import infer_schema
+from automl_tab.search import Objective
+from automl_tab.search import TrialStore
+from automl_tab.search import run_search
+from automl_tab.search.optimizers import get_optimizer
+from automl_tab.splits import make_splits
+
+
+def objective_for(path, model_cls=PyramidNNModel, n_splits=2, **options):
+    comp = load_competition(path)
+    schema = infer_schema(comp)
+    X, y = prepare_features(comp.train, schema), encode_target(comp.train["label"], schema)
+    splits = make_splits(
+        y, stratify=schema.is_classification, n_splits=n_splits, test_size=0.25, random_state=0
+    )
+    return (
+        Objective(
+            model_cls,
+            X=X,
+            y=y,
+            X_test=prepare_features(comp.test, schema),
+            preprocessor=build_preprocessor(schema),
+            splits=splits,
+            metric=get_metric(schema.metric),
+            task=schema.task,
+            n_classes=len(schema.classes or ()),
+            log_target=schema.log_target,
+            model_options={"max_epochs": 60, "patience": 5, **options},
+        ),
+        y,
+        splits,
+    )
+
+
+@pytest.mark.parametrize("comp", ["binary_comp", "multiclass_comp", "regression_comp"])
+def test_fixed_params_give_scores_and_predictions(comp, request):
+    objective, y, splits = objective_for(request.getfixturevalue(comp))
+    result = objective(PyramidNNModel.default_params(), number=0)
+    assert len(result.split_scores) == 2 and np.all(np.isfinite(result.split_scores))
+    assert all(1 <= e <= 60 for e in result.best_epochs)
+    valid = np.unique(np.concatenate([va for _, va in splits]))
+    oof = result.oof.reshape(len(y), -1)
+    assert np.isfinite(oof[valid]).all()
+    assert np.isnan(np.delete(oof, valid, axis=0)).all()
+    assert len(result.test) == 60
+    if objective.task != "regression":
+        assert np.allclose(result.test.sum(axis=1), 1, atol=1e-5)
+
+
+def test_learns_better_than_chance(multiclass_comp):
+    objective, _, _ = objective_for(multiclass_comp)
+    result = objective({**PyramidNNModel.default_params(), "learning_rate": 0.01}, number=0)
+    assert result.score < np.log(3)  # below the uniform guess's log loss
+
+
+def test_same_seed_same_result(binary_comp):
+    objective, _, _ = objective_for(binary_comp)
+    a = objective(PyramidNNModel.default_params(), number=3)
+    b = objective(PyramidNNModel.default_params(), number=3)
+    np.testing.assert_array_equal(a.test, b.test)
+
+
+def test_diverging_network_fails_the_trial(regression_comp):
+    objective, _, _ = objective_for(regression_comp)
+    params = {**PyramidNNModel.default_params(), "optimizer": "sgd", "learning_rate": 1e12}
+    with pytest.raises(TrialFailed, match="diverged"):
+        objective(params, number=0)
+
+
+class ExplodingModel(PyramidNNModel):
+    def fit(self, X, y, X_val, y_val):
+        if self.learning_rate > 0.01:
+            raise TrialFailed("the network diverged (test)")
+        return super().fit(X, y, X_val, y_val)
+
+
+def test_runner_records_failures_and_goes_on(binary_comp, tmp_path):
+    objective, _, _ = objective_for(binary_comp, model_cls=ExplodingModel, max_epochs=5)
+    store = TrialStore(tmp_path, "nn")
+    optimizer = get_optimizer(
+        "optuna", store.open_study(), PyramidNNModel.search_space(), seed=0, init_points=2
+    )
+    optimizer.study.enqueue_trial({**PyramidNNModel.default_params(), "learning_rate": 0.02})
+    optimizer.enqueue(PyramidNNModel.default_params())  # no-op: the study is not empty
+    import time
+
+    run_search(
+        objective,
+        optimizer,
+        store,
+        metric=objective.metric,
+        n_trials=3,
+        deadline=time.monotonic() + 300,
+    )
+    records = store.records()
+    assert records[0].state == "FAIL" and "diverged" in records[0].fail_reason
+    assert len(records) == 3
+    for r in records:
+        assert r.state in ("COMPLETE", "FAIL")
+        assert (r.state == "COMPLETE") == store.has_predictions(r.number)
+    assert optuna.load_study(study_name="nn", storage=store.url).trials[0].state.name == "FAIL"

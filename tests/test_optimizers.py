@@ -1,0 +1,87 @@
+import numpy as np
+import optuna
+import pytest
+
+from automl_tab.search.optimizers import get_optimizer
+from automl_tab.search.store import TrialStore
+from automl_tab.space import Categorical
+from automl_tab.space import Float
+from automl_tab.space import Int
+from automl_tab.space import SearchSpace
+
+SPACE = SearchSpace(
+    (
+        Float("lr", 1e-4, 1e-1, log=True),
+        Float("x", 0.0, 1.0),
+        Int("layers", 1, 5),
+        Categorical("act", ("relu", "prelu")),
+    )
+)
+BACKENDS = [pytest.param("optuna", id="optuna"), pytest.param("bayes_opt", id="bayes_opt")]
+
+
+def toy_loss(params):
+    return (np.log10(params["lr"]) + 2) ** 2 + (params["x"] - 0.3) ** 2 + 0.1 * params["layers"]
+
+
+def search(backend, n, seed=0, study=None):
+    study = study or optuna.create_study(direction="minimize")
+    opt = get_optimizer(backend, study, SPACE, seed=seed, init_points=3)
+    asked = []
+    for _ in range(n):
+        number, params = opt.ask()
+        asked.append(params)
+        opt.tell(number, toy_loss(params), {"score": toy_loss(params)})
+    return study, asked
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_asks_stay_in_bounds_and_improve(backend):
+    study, asked = search(backend, 12)
+    assert all(SPACE.contains(p) for p in asked)
+    assert study.best_value <= min(toy_loss(p) for p in asked[:3])
+    assert study.best_trial.user_attrs["score"] == study.best_value
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_same_seed_same_trials_other_seed_other_trials(backend):
+    _, first = search(backend, 6, seed=1)
+    _, again = search(backend, 6, seed=1)
+    _, other = search(backend, 6, seed=2)
+    assert first == again
+    assert first != other
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_enqueued_default_comes_first(backend):
+    study = optuna.create_study(direction="minimize")
+    opt = get_optimizer(backend, study, SPACE, seed=0, init_points=2)
+    default = {"lr": 1e-3, "x": 0.5, "layers": 2, "act": "prelu"}
+    opt.enqueue(default)
+    number, params = opt.ask()
+    assert number == 0 and params == default
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_failed_trials_are_recorded_and_search_continues(backend):
+    study = optuna.create_study(direction="minimize")
+    opt = get_optimizer(backend, study, SPACE, seed=0, init_points=2)
+    for i in range(6):
+        number, params = opt.ask()
+        if i % 2:
+            opt.fail(number, "diverged")
+        else:
+            opt.tell(number, toy_loss(params))
+    states = [t.state.name for t in study.trials]
+    assert states.count("FAIL") == 3 and states.count("COMPLETE") == 3
+    assert study.trials[1].user_attrs["fail_reason"] == "diverged"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_resume_from_the_store_keeps_numbers_and_params(backend, tmp_path):
+    store = TrialStore(tmp_path, "nn")
+    _, first = search(backend, 4, study=store.open_study())
+    study, more = search(backend, 3, study=TrialStore(tmp_path, "nn").open_study())
+    records = TrialStore(tmp_path, "nn").records()
+    assert [r.number for r in records] == list(range(7))
+    assert [r.params for r in records[:4]] == first

@@ -1,0 +1,81 @@
+import numpy as np
+import pandas as pd
+
+from automl_tab import load_competition
+from automl_tab.preprocessing import SkewAwareScaler
+from automl_tab.preprocessing import build_preprocessor
+from automl_tab.preprocessing import encode_target
+from automl_tab.preprocessing import prepare_features
+from automl_tab.schema import infer_schema
+
+
+def prepared(path):
+    comp = load_competition(path)
+    schema = infer_schema(comp)
+    return schema, prepare_features(comp.train, schema), prepare_features(comp.test, schema)
+
+
+def test_fitted_on_training_rows_only(binary_comp):
+    schema, X, _ = prepared(binary_comp)
+    train, valid = X.iloc[:100], X.iloc[100:].copy()
+    reference = build_preprocessor(schema).fit(train).transform(train)
+    valid["x1"] = 1e6  # extreme validation values must not move the fitted statistics
+    valid["color"] = "never-seen-in-train"
+    fitted = build_preprocessor(schema).fit(train)
+    np.testing.assert_allclose(fitted.transform(train), reference)
+    out = fitted.transform(valid)
+    assert np.all(np.isfinite(out))
+
+
+def test_unseen_categories_are_ignored_and_missing_values_imputed(binary_comp):
+    schema, X, X_test = prepared(binary_comp)
+    X_test = X_test.copy()
+    X_test.loc[X_test.index[0], "color"] = "purple"
+    X_test.loc[X_test.index[1], ["x1", "x2"]] = np.nan
+    out = build_preprocessor(schema).fit(X).transform(X_test)
+    assert np.all(np.isfinite(out)) and out.shape[0] == len(X_test)
+
+
+def test_rare_categories_are_grouped(binary_comp):
+    schema, X, _ = prepared(binary_comp)
+    X = X.copy()
+    X.loc[X.index[:2], "color"] = ["rare1", "rare2"]
+    prep = build_preprocessor(schema).fit(X)
+    names = list(prep.get_feature_names_out())
+    assert not any("rare1" in n for n in names)
+    assert any("infrequent" in n for n in names)
+
+
+def test_skewed_columns_get_a_quantile_map():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=500), rng.lognormal(sigma=2, size=500)])
+    scaler = SkewAwareScaler().fit(X)
+    assert list(scaler.skewed_) == [False, True]
+    out = scaler.transform(X)
+    assert abs(out[:, 1].mean()) < 0.1 and out[:, 1].max() < 8.1
+
+
+def test_datetime_and_text_columns(binary_comp):
+    rng = np.random.default_rng(1)
+    for name in ("train.csv", "test.csv"):
+        frame = pd.read_csv(binary_comp / name)
+        frame["when"] = pd.date_range("2020-01-01", periods=len(frame), freq="7h").astype(str)
+        words = ["mr", "mrs", "miss", "master"]
+        frame["name"] = [f"Person{i} {rng.choice(words)} Smith{i}" for i in range(len(frame))]
+        frame.to_csv(binary_comp / name, index=False)
+    schema, X, X_test = prepared(binary_comp)
+    assert schema.datetime == ("when",) and schema.text == ("name",)
+    assert {"when.hour", "when.weekday", "when.hour=code"} <= set(X.columns)
+    prep = build_preprocessor(schema).fit(X)
+    names = list(prep.get_feature_names_out())
+    assert any(n.endswith("__mrs") for n in names)
+    assert prep.transform(X_test).shape[1] == len(names)
+
+
+def test_encode_target(binary_comp, regression_comp):
+    comp = load_competition(binary_comp)
+    schema = infer_schema(comp)
+    codes = encode_target(comp.train["label"], schema)
+    assert set(codes) == {0, 1} and codes.dtype == np.int64
+    comp = load_competition(regression_comp)
+    assert encode_target(comp.train["label"], infer_schema(comp)).dtype == float

@@ -1,0 +1,166 @@
+import json
+
+import pandas as pd
+import pytest
+from conftest import write_competition
+
+from automl_tab import load_competition
+from automl_tab.exceptions import DataError
+from automl_tab.schema import infer_schema
+
+
+def schema_of(path, **overrides):
+    return infer_schema(load_competition(path, **overrides))
+
+
+def test_binary_labels(binary_comp):
+    s = schema_of(binary_comp)
+    assert (s.task, s.target, s.id_column, s.metric, s.output) == (
+        "binary",
+        "label",
+        "id",
+        "accuracy",
+        "label",
+    )
+    assert s.classes == ("no", "yes")
+    assert set(s.numeric) == {"x1", "x2", "level"} and s.codes == ("level",)
+    assert s.categorical == ("color",)
+    assert ("id", "id column") in s.dropped
+
+
+def test_binary_probabilities_default_to_log_loss(tmp_path):
+    s = schema_of(write_competition(tmp_path / "p", "binary", proba=True))
+    assert (s.metric, s.output) == ("log_loss", "proba")
+
+
+def test_multiclass_probability_columns(multiclass_comp):
+    s = schema_of(multiclass_comp)
+    assert (s.task, s.metric, s.output, s.classes) == (
+        "multiclass",
+        "log_loss",
+        "class_proba",
+        ("a", "b", "c"),
+    )
+
+
+def test_regression(regression_comp):
+    s = schema_of(regression_comp)
+    assert (s.task, s.metric, s.output, s.classes) == ("regression", "rmse", "value", None)
+
+
+def test_competition_json_and_flags_override(tmp_path):
+    path = write_competition(tmp_path / "c", "regression", meta={"metric": "mae"})
+    assert schema_of(path).metric == "mae"
+    assert schema_of(path, metric="rmsle").metric == "rmsle"
+    assert schema_of(path, metric="rmsle").log_target
+
+
+def test_train_only_columns_and_missing_targets_are_dropped(binary_comp):
+    train = pd.read_csv(binary_comp / "train.csv")
+    train["leak"] = 1.0
+    train.loc[:4, "label"] = None
+    train.to_csv(binary_comp / "train.csv", index=False)
+    s = schema_of(binary_comp)
+    assert dict(s.dropped)["leak"] == "only in train.csv"
+    assert s.n_unlabelled == 5 and s.n_train == 155
+    assert any("without a 'label'" in n for n in s.notices)
+
+
+def test_constant_empty_and_datetime_columns(binary_comp):
+    for name in ("train.csv", "test.csv"):
+        frame = pd.read_csv(binary_comp / name)
+        frame["const"] = 7
+        frame["empty"] = None
+        frame["when"] = pd.date_range("2020-01-01", periods=len(frame), freq="h").astype(str)
+        frame.to_csv(binary_comp / name, index=False)
+    s = schema_of(binary_comp)
+    dropped = dict(s.dropped)
+    assert "constant" in dropped["const"] and "empty" in dropped["empty"]
+    assert s.datetime == ("when",)
+
+
+def test_timestamp_id_is_kept_as_feature(tmp_path):
+    path = write_competition(tmp_path / "t", "regression")
+    for name in ("train.csv", "test.csv", "sample_submission.csv"):
+        frame = pd.read_csv(path / name)
+        frame["id"] = pd.date_range("2021-03-01", periods=220, freq="h")[
+            frame["id"].to_numpy() - 1
+        ].astype(str)
+        frame.to_csv(path / name, index=False)
+    s = schema_of(path)
+    assert s.id_column == "id" and s.datetime == ("id",)
+
+
+def test_numbers_with_thousands_separators_are_numeric(binary_comp):
+    for name in ("train.csv", "test.csv"):
+        frame = pd.read_csv(binary_comp / name)
+        frame["price"] = [f"{1000 + 37 * i:,}" for i in range(len(frame))]
+        frame.to_csv(binary_comp / name, index=False)
+    assert "price" in schema_of(binary_comp).numeric
+
+
+@pytest.mark.parametrize("missing", ["train.csv", "test.csv", "sample_submission.csv"])
+def test_missing_file(binary_comp, missing):
+    (binary_comp / missing).unlink()
+    with pytest.raises(DataError, match=f"{missing}.*not found"):
+        load_competition(binary_comp)
+
+
+def test_empty_and_header_only_files(binary_comp):
+    (binary_comp / "test.csv").write_text("")
+    with pytest.raises(DataError, match="test.csv is empty"):
+        load_competition(binary_comp)
+    (binary_comp / "test.csv").write_text("id,x1\n")
+    with pytest.raises(DataError, match="test.csv has a header but no rows"):
+        load_competition(binary_comp)
+
+
+def test_binary_file_is_refused(binary_comp):
+    (binary_comp / "train.csv").write_bytes(bytes(range(256)) * 10)
+    with pytest.raises(DataError, match="train.csv"):
+        load_competition(binary_comp)
+
+
+def test_ids_must_match(binary_comp):
+    sample = pd.read_csv(binary_comp / "sample_submission.csv")
+    sample.loc[0, "id"] = 99999
+    sample.to_csv(binary_comp / "sample_submission.csv", index=False)
+    with pytest.raises(DataError, match="ids of sample_submission.csv do not match"):
+        schema_of(binary_comp)
+
+
+def test_duplicated_test_ids(binary_comp):
+    test = pd.read_csv(binary_comp / "test.csv")
+    test.loc[1, "id"] = test.loc[0, "id"]
+    test.to_csv(binary_comp / "test.csv", index=False)
+    with pytest.raises(DataError, match="duplicated ids"):
+        schema_of(binary_comp)
+
+
+def test_single_class_target(binary_comp):
+    train = pd.read_csv(binary_comp / "train.csv")
+    train["label"] = "yes"
+    train.to_csv(binary_comp / "train.csv", index=False)
+    with pytest.raises(DataError, match="single class"):
+        schema_of(binary_comp)
+
+
+def test_no_target_column(binary_comp):
+    train = pd.read_csv(binary_comp / "train.csv").drop(columns="label")
+    train.to_csv(binary_comp / "train.csv", index=False)
+    with pytest.raises(DataError, match="no column the target could be"):
+        schema_of(binary_comp)
+
+
+def test_unknown_metric_and_task(binary_comp):
+    with pytest.raises(DataError, match="metric 'f7' is unknown"):
+        schema_of(binary_comp, metric="f7")
+    (binary_comp / "competition.json").write_text(json.dumps({"task": "ranking"}))
+    with pytest.raises(DataError, match="task 'ranking' is unknown"):
+        schema_of(binary_comp)
+
+
+def test_byte_order_mark_is_ignored(binary_comp):
+    text = (binary_comp / "train.csv").read_text()
+    (binary_comp / "train.csv").write_text("\ufeff" + text, encoding="utf-8")
+    assert schema_of(binary_comp).target == "label"

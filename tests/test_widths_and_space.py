@@ -1,0 +1,59 @@
+import subprocess
+import sys
+
+import pytest
+
+from automl_tab.models.pyramid_nn import MAX_PARAMS
+from automl_tab.models.pyramid_nn import PyramidNNModel
+from automl_tab.models.pyramid_nn import count_params
+from automl_tab.models.pyramid_nn import pyramid_widths
+from automl_tab.space import Categorical
+from automl_tab.space import Float
+from automl_tab.space import Int
+
+
+def test_course_pyramid():
+    # 0.1 × 5000 = 500, then × 0.5 while at least 25 units
+    assert pyramid_widths(0.1, 0.5) == [500, 250, 125, 62, 31]
+
+
+def test_layer_cap_and_floor():
+    assert len(pyramid_widths(0.2, 0.99)) == 10
+    assert pyramid_widths(0.2, 0.99, max_layers=3) == [1000, 990, 980]
+    assert pyramid_widths(0.001, 0.5) == [25]  # always one hidden layer, never below the floor
+    assert min(pyramid_widths(0.5, 0.9)) >= 25
+
+
+def test_widths_are_bounded_by_parameter_count():
+    widths = pyramid_widths(1.0, 0.9, n_inputs=500, n_outputs=9)
+    assert count_params(500, widths, 9) <= MAX_PARAMS
+    assert widths[0] < 5000
+
+
+def test_default_params_lie_in_the_space():
+    assert PyramidNNModel.search_space().contains(PyramidNNModel.default_params())
+
+
+@pytest.mark.parametrize(
+    "dim",
+    [
+        Float("lr", 1e-4, 3e-2, log=True),
+        Float("d", 0.0, 0.5),
+        Int("n", 1, 10),
+        Categorical("c", ("a", "b", "c")),
+    ],
+)
+def test_unit_cube_round_trip(dim):
+    for u in (0.0, 0.13, 0.5, 0.77, 1.0):
+        value = dim.from_unit(u)
+        assert dim.from_unit(dim.to_unit(value)) == pytest.approx(value)
+        if not isinstance(dim, Categorical):
+            assert dim.low <= value <= dim.high
+
+
+def test_light_imports_do_not_load_tensorflow():
+    code = (
+        "import sys, automl_tab, automl_tab.cli, automl_tab.models, automl_tab.pipeline; "
+        "sys.exit('tensorflow' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
