@@ -86,14 +86,14 @@ def _search_options(func):
                 type=click.IntRange(min=1),
                 default=5,
                 show_default=True,
-                help="Best trials averaged into the submission.",
+                help="Best trials of each model family offered to the greedy ensemble.",
             ),
             click.option(
                 "--n-splits",
                 type=click.IntRange(min=2),
                 default=3,
                 show_default=True,
-                help="Shuffle splits each trial is scored on.",
+                help="Folds (of a seeded 5-fold) each trial is scored on.",
             ),
             click.option(
                 "--init-points",
@@ -147,10 +147,16 @@ def _search(comp, models, opts):
     competition = _load(comp, opts["target"], opts["id_column"], opts["task"], opts["metric"])
     config = _config(models, **opts)
     progress = _TrialPrinter(config.time_limit)
-    automl = AutoTab(config, storage=opts["storage"], fresh=opts["fresh"], on_trial=progress)
+    automl = AutoTab(
+        config,
+        storage=opts["storage"],
+        fresh=opts["fresh"],
+        on_trial=progress,
+        on_notice=lambda text: click.echo(f"note: {text}"),
+    )
     click.echo(
-        f"automl-tab: {competition.name}, budget {config.time_limit:.0f}s, backend "
-        f"{config.backend}, seed {config.seed}"
+        f"automl-tab: {competition.name}, budget {config.time_limit:.0f}s, models "
+        f"{','.join(config.models)}, backend {config.backend}, seed {config.seed}"
     )
     return automl.fit(competition, started=STARTED)
 
@@ -164,12 +170,19 @@ def _search(comp, models, opts):
     type=click.Path(dir_okay=False, path_type=Path),
     help="Submission CSV (default: a new time-stamped file in the workdir).",
 )
+@click.option(
+    "--models",
+    default="nn,lgbm",
+    show_default=True,
+    help="Model families to search, comma-separated: nn (pyramid network), lgbm (LightGBM).",
+)
 @_fail_cleanly
-def run(comp, output, **opts):
+def run(comp, output, models, **opts):
     """Search, ensemble and write a validated submission for competition folder COMP."""
-    from .pipeline import finalize
+    from .results import finalize
 
-    automl = _search(comp, ("nn",), opts)
+    families = tuple(m.strip() for m in models.split(",") if m.strip())
+    automl = _search(comp, families, opts)
     _print_leaderboard(automl.trials_, automl.schema_.metric)
     result = finalize(automl.workdir_, top_k=opts["top_k"], output=output, storage=opts["storage"])
     _print_final(result)
@@ -183,7 +196,7 @@ def run(comp, output, **opts):
 def tune_nn(comp, **opts):
     """Search the pyramid networks only; print the leaderboard and best parameters."""
     from .ensemble import top_trials
-    from .pipeline import write_leaderboard
+    from .results import write_leaderboard
 
     automl = _search(comp, ("nn",), opts)
     _print_leaderboard(automl.trials_, automl.schema_.metric)
@@ -205,7 +218,7 @@ def tune_nn(comp, **opts):
 @_fail_cleanly
 def submit(workdir, top_k, output, storage):
     """Write a submission from a finished run in WORKDIR, without searching again."""
-    from .pipeline import finalize
+    from .results import finalize
 
     _print_final(finalize(workdir, top_k=top_k, output=output, storage=storage))
 
@@ -260,10 +273,12 @@ class _TrialPrinter:
             result = f"{record.score:.5f} ± {record.score_std:.5f}"
         else:
             result = f"failed ({record.fail_reason})"
-        best = f"{self.best.score:.5f} (#{self.best.number})" if self.best else "-"
+        best = (
+            f"{self.best.score:.5f} ({self.best.model} #{self.best.number})" if self.best else "-"
+        )
         params = " ".join(f"{k}={_fmt(v)}" for k, v in record.params.items())
         click.echo(
-            f"trial {record.number:>3} | {result} | best {best} | "
+            f"{record.model:>4} trial {record.number:>3} | {result} | best {best} | "
             f"{elapsed:.0f}/{self.budget:.0f}s | {params}"
         )
 
@@ -273,13 +288,13 @@ def _fmt(value):
 
 
 def _print_leaderboard(records, metric, limit: int = 10):
-    from .pipeline import leaderboard
+    from .results import leaderboard
 
     click.echo(f"\nleaderboard ({metric}, mean ± std over splits):")
     for rank, r in enumerate([r for r in leaderboard(records) if r.state == "COMPLETE"][:limit], 1):
         epochs = ",".join(str(e) for e in r.best_epochs)
         click.echo(
-            f"{rank:>3}. trial {r.number:>3}  {r.score:.5f} ± {r.score_std:.5f}  "
+            f"{rank:>3}. {r.model:>4} trial {r.number:>3}  {r.score:.5f} ± {r.score_std:.5f}  "
             f"epochs {epochs}  {r.duration or 0:.1f}s"
         )
     n_failed = sum(r.state == "FAIL" for r in records)
@@ -288,9 +303,14 @@ def _print_leaderboard(records, metric, limit: int = 10):
 
 
 def _print_final(result):
-    members = ", ".join(f"#{m.number} x{w:.2f}" for m, w in result.members)
+    singles = result.oof_scores or {}
+    click.echo("\nensemble (weights from greedy selection on out-of-fold predictions):")
+    for m, w in result.members:
+        own = singles.get((m.model, m.number))
+        own = f"out-of-fold {own:.5f}" if own is not None else ""
+        click.echo(f"  {m.model:>4} trial {m.number:>3}  weight {w:.2f}  {own}")
     click.echo(
-        f"ensemble of {len(result.members)} trials ({members}): cross-validated "
-        f"{result.metric} {result.cv_score:.5f} on {result.cv_rows} out-of-sample rows"
+        f"cross-validated {result.metric} of the ensemble: {result.cv_score:.5f} "
+        f"on {result.cv_rows} out-of-fold rows"
     )
     click.echo(f"submission written: {result.submission}")

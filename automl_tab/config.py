@@ -9,7 +9,7 @@ from pathlib import Path
 from .exceptions import ConfigError
 
 BACKENDS = ("optuna", "bayes_opt")
-MODELS = ("nn",)
+MODELS = ("nn", "lgbm")
 
 
 def _check(name: str, value, ok: bool, rule: str, fix: str):
@@ -26,12 +26,13 @@ class RunConfig:
         n_trials: total trials of the study (None: until the time limit).
         backend: "optuna" (TPE) or "bayes_opt" (Gaussian process, as in the course).
         seed: one seed, expanded into split, sampler and per-trial seeds.
-        top_k: how many of the best trials the submission averages.
-        n_splits: shuffle splits every trial is scored on (the same, seeded list for all).
-        test_size: share of training rows held out in each split.
+        top_k: how many of the best trials of each model family are ensemble candidates.
+        n_splits: folds every trial is scored on (the same, seeded list for all).
+        test_size: share of training rows held out in each fold (K = round(1 / test_size)).
         init_points: random trials before bayes_opt starts guiding (like the course).
         workdir: where the trial store, predictions and submissions go.
         output: submission path (None: a new time-stamped CSV in the workdir).
+        models: families to search: "nn" (pyramid network) and/or "lgbm" (LightGBM).
     """
 
     time_limit: float = 600.0
@@ -46,7 +47,7 @@ class RunConfig:
     max_epochs: int = 500
     workdir: Path | None = None
     output: Path | None = None
-    models: tuple[str, ...] = field(default=("nn",))
+    models: tuple[str, ...] = field(default=MODELS)
 
     def __post_init__(self):
         _check(
@@ -80,7 +81,7 @@ class RunConfig:
             self.test_size,
             0.05 <= self.test_size <= 0.5,
             "must be between 0.05 and 0.5",
-            "pass e.g. --test-size 0.2",
+            "use e.g. 0.2 (the Python API only; the CLI keeps 0.2)",
         )
         _check(
             "init_points",
@@ -96,5 +97,5 @@ class RunConfig:
             self.models,
             bool(self.models) and not bad,
             f"must be a non-empty subset of {MODELS}",
-            "pass e.g. --models nn",
+            "pass e.g. --models nn,lgbm",
         )

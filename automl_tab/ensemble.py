@@ -26,7 +26,7 @@ def blend(predictions: list[np.ndarray], weights: list[float] | None = None) -> 
 def oof_score(metric: Metric, y: np.ndarray, oof: np.ndarray) -> tuple[float, int]:
     """Score out-of-sample predictions on the rows that have one; returns (score, n_rows).
 
-    All trials share the same splits, so every member of an ensemble covers the same rows.
+    Members of one ensemble share their folds, so they cover the same rows.
     """
     covered = ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
     return metric.score(np.asarray(y)[covered], oof[covered]), int(covered.sum())
@@ -39,17 +39,24 @@ def greedy_weights(
 
     Each round adds the candidate that most improves the metric of the running average (ties
     go to the better-ranked candidate, so pass candidates best first). The weights are the
-    selection counts over `rounds`, hence sparse and non-negative, and the blend's
-    out-of-sample score is never worse than the best single candidate's.
+    selection counts of the best-scoring round (a later round can be worse than an earlier
+    one, so the best prefix is kept), hence sparse and non-negative, and the blend's
+    out-of-sample score is never worse than the best single candidate's. Rows that some
+    candidate never validated are left out.
     """
-    covered = ~np.isnan(oofs[0].reshape(len(oofs[0]), -1)).any(axis=1)
+    covered = np.ones(len(oofs[0]), dtype=bool)
+    for p in oofs:
+        covered &= ~np.isnan(np.asarray(p, dtype=float).reshape(len(p), -1)).any(axis=1)
     y = np.asarray(y)[covered]
     preds = [np.asarray(p, dtype=float)[covered] for p in oofs]
     counts = np.zeros(len(preds))
     running = np.zeros_like(preds[0])
+    best_loss, best_counts = np.inf, None
     for step in range(rounds):
         losses = [metric.loss(y, (running * step + p) / (step + 1)) for p in preds]
         pick = int(np.argmin(losses))  # argmin keeps the first of equal losses
         counts[pick] += 1
         running = (running * step + preds[pick]) / (step + 1)
-    return counts / rounds
+        if losses[pick] < best_loss:
+            best_loss, best_counts = losses[pick], counts.copy()
+    return best_counts / best_counts.sum()

@@ -1,5 +1,6 @@
 """Real runs on small shipped competitions with tiny budgets (marked slow)."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -52,7 +53,8 @@ def test_run_penguins_end_to_end(tmp_path):
         "--output",
         out,
     )
-    assert "submission written" in log and "trial   2" in log
+    assert "submission written" in log and "nn trial   2" in log and "lgbm trial   2" in log
+    assert "cross-validated log_loss of the ensemble" in log
     sample = pd.read_csv(ROOT / "competitions" / "penguins" / "sample_submission.csv")
     sub = pd.read_csv(out)
     assert list(sub.columns) == list(sample.columns)
@@ -60,7 +62,13 @@ def test_run_penguins_end_to_end(tmp_path):
     score = holdout_score("penguins", out)
     assert score is None or score < 0.3  # the uniform guess scores 1.10
     leaderboard = pd.read_csv(tmp_path / "w" / "leaderboard.csv")
-    assert len(leaderboard) == 3 and leaderboard["weight"].sum() == pytest.approx(1)
+    assert len(leaderboard) == 6 and set(leaderboard["model"]) == {"nn", "lgbm"}
+    assert leaderboard["weight"].sum() == pytest.approx(1)
+    # every ensemble member has an out-of-fold score over all rows; the blend is no worse
+    members = leaderboard[leaderboard["weight"] > 0]
+    summary = json.loads((tmp_path / "w" / "leaderboard.json").read_text())
+    assert members["oof_score"].notna().all()
+    assert summary["ensemble_cv"] <= members["oof_score"].min() + 1e-12
 
 
 def test_tune_nn_then_submit_with_bayes_opt(tmp_path):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from .lightgbm_model import LightGBMModel
 from .pyramid_nn import PyramidNNModel
 
-MODEL_REGISTRY = {PyramidNNModel.name: PyramidNNModel}
+MODEL_REGISTRY = {m.name: m for m in (PyramidNNModel, LightGBMModel)}
 
 
 def get_model(name: str):
@@ -16,4 +17,4 @@ def get_model(name: str):
         ) from None
 
 
-__all__ = ["MODEL_REGISTRY", "PyramidNNModel", "get_model"]
+__all__ = ["MODEL_REGISTRY", "LightGBMModel", "PyramidNNModel", "get_model"]

@@ -27,11 +27,14 @@ class Objective:
         X_test: prepared test features.
         preprocessor: unfitted transformer; cloned and fitted per split (cached, since it does
             not depend on trial params).
-        splits: (train_idx, valid_idx) pairs shared by all trials.
+        splits: (train_idx, valid_idx) folds shared by all trials; a trial is scored on the
+            first `n_splits`, and `complete` fits the rest (see splits.make_splits).
+        n_splits: how many folds the search scores on (default: all).
         metric: the competition metric.
         task, n_classes, log_target: from the schema.
         model_options: fixed model settings (max_epochs, patience).
         seed: the run's master seed.
+        cache: a dict shared with other objectives on the same folds and data.
     """
 
     def __init__(
@@ -49,18 +52,22 @@ class Objective:
         log_target: bool = False,
         model_options=None,
         seed: int = 0,
+        n_splits: int | None = None,
+        cache: dict | None = None,
     ):
         self.model_cls = model_cls
         self.X, self.y, self.X_test = X, np.asarray(y), X_test
         self.preprocessor = preprocessor
         self.splits = splits
+        self.n_splits = len(splits) if n_splits is None else n_splits
         self.metric = metric
         self.task = task
         self.n_classes = n_classes
         self.log_target = log_target
         self.model_options = dict(model_options or {})
         self.seed = seed
-        self._cache: dict[int, tuple] = {}
+        # Preprocessed folds do not depend on the model: families on the same folds share them.
+        self._cache: dict[int, tuple] = {} if cache is None else cache
 
     def split_data(self, i: int):
         """(X_train, X_valid, X_test) arrays of split i, transformed by a preprocessor fitted
@@ -80,43 +87,78 @@ class Objective:
     def _from_model(self, pred):
         return np.expm1(pred) if self.log_target else pred
 
-    def __call__(self, params: dict, *, number: int = 0, deadline: float | None = None):
+    def _fit_fold(self, i: int, params: dict, number: int, deadline: float | None):
+        """Fit fold i; returns (valid_pred, test_pred, score, best_epoch, history)."""
+        train_idx, valid_idx = self.splits[i]
+        X_tr, X_va, X_te = self.split_data(i)
+        model = self.model_cls(
+            **params,
+            **self.model_options,
+            task=self.task,
+            n_classes=self.n_classes,
+            deadline=deadline,
+            random_state=split_seed(self.seed, number, i),
+        )
+        y_tr, y_va = self.y[train_idx], self.y[valid_idx]
+        model.fit(X_tr, self._fit_target(y_tr), X_va, self._fit_target(y_va))
+        valid_pred = self._from_model(model.predict(X_va))
+        test_pred = self._from_model(model.predict(X_te))
+        if not (np.all(np.isfinite(valid_pred)) and np.all(np.isfinite(test_pred))):
+            raise TrialFailed(f"the {self.model_cls.name} model predicted NaN or inf")
+        score = self.metric.score(y_va, valid_pred)
+        return valid_pred, test_pred, score, int(getattr(model, "best_epoch_", 0)), model
+
+    def _run_folds(self, folds, params, number, deadline):
         width = self.n_classes if self.task != "regression" else 1
         shape = (len(self.y), width) if self.task != "regression" else (len(self.y),)
         oof_sum, oof_count = np.zeros(shape), np.zeros(len(self.y))
         test_sum = 0.0
         scores, epochs, seconds, histories = [], [], [], []
-        trial_started = time.monotonic()
-        for i, (train_idx, valid_idx) in enumerate(self.splits):
-            started = time.monotonic()
-            # Split i may use its share of the trial's time plus whatever earlier splits left.
-            split_deadline = None
+        started = time.monotonic()
+        for j, i in enumerate(folds):
+            fold_started = time.monotonic()
+            # Fold j may use its share of the time plus whatever earlier folds left.
+            fold_deadline = None
             if deadline is not None:
-                share = (deadline - trial_started) * (i + 1) / len(self.splits)
-                split_deadline = trial_started + share
-            X_tr, X_va, X_te = self.split_data(i)
-            model = self.model_cls(
-                **params,
-                **self.model_options,
-                task=self.task,
-                n_classes=self.n_classes,
-                deadline=split_deadline,
-                random_state=split_seed(self.seed, number, i),
+                fold_deadline = started + (deadline - started) * (j + 1) / len(folds)
+            valid_pred, test_pred, score, epoch, model = self._fit_fold(
+                i, params, number, fold_deadline
             )
-            y_tr, y_va = self.y[train_idx], self.y[valid_idx]
-            model.fit(X_tr, self._fit_target(y_tr), X_va, self._fit_target(y_va))
-            valid_pred = self._from_model(model.predict(X_va))
-            test_pred = self._from_model(model.predict(X_te))
-            if not (np.all(np.isfinite(valid_pred)) and np.all(np.isfinite(test_pred))):
-                raise TrialFailed("the network predicted NaN or inf")
-            scores.append(self.metric.score(y_va, valid_pred))
-            epochs.append(int(getattr(model, "best_epoch_", 0)))
+            valid_idx = self.splits[i][1]
+            scores.append(score)
+            epochs.append(epoch)
             histories.append(getattr(model, "history_", {}))
             oof_sum[valid_idx] += valid_pred
             oof_count[valid_idx] += 1
             test_sum = test_sum + test_pred
-            seconds.append(time.monotonic() - started)
-        with np.errstate(invalid="ignore"):
-            count = oof_count.reshape((-1,) + (1,) * (oof_sum.ndim - 1))
-            oof = np.where(count > 0, oof_sum / np.maximum(count, 1), np.nan)
-        return TrialResult(scores, epochs, seconds, oof, test_sum / len(self.splits), histories)
+            seconds.append(time.monotonic() - fold_started)
+        return oof_sum, oof_count, test_sum, scores, epochs, seconds, histories
+
+    def __call__(self, params: dict, *, number: int = 0, deadline: float | None = None):
+        """Score params on the search folds (the first `n_splits`)."""
+        oof_sum, count, test_sum, *rest = self._run_folds(
+            range(self.n_splits), params, number, deadline
+        )
+        return TrialResult(*rest[:3], _mean_oof(oof_sum, count), test_sum / self.n_splits, rest[3])
+
+    def complete(self, params: dict, oof, test, *, number: int, deadline: float | None = None):
+        """Fit the folds the search left out, so every row gets an out-of-fold prediction.
+
+        `oof` and `test` are the trial's stored search predictions; returns the
+        (oof, test, fold_scores) over all folds, test being the mean of all fold models.
+        """
+        extra = range(self.n_splits, len(self.splits))
+        oof_sum, count, test_sum, scores, *_ = self._run_folds(extra, params, number, deadline)
+        searched = np.zeros(len(self.y))
+        for i in range(self.n_splits):
+            searched[self.splits[i][1]] += 1
+        weights = searched.reshape((-1,) + (1,) * (oof_sum.ndim - 1))
+        oof_sum = oof_sum + np.nan_to_num(np.asarray(oof, float)) * weights
+        test_sum = test_sum + np.asarray(test, float) * self.n_splits
+        return _mean_oof(oof_sum, count + searched), test_sum / len(self.splits), scores
+
+
+def _mean_oof(oof_sum, count):
+    count = count.reshape((-1,) + (1,) * (oof_sum.ndim - 1))
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, oof_sum / np.maximum(count, 1), np.nan)

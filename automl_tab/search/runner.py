@@ -1,10 +1,17 @@
-"""The one search loop: ask, score, store, tell, until the trial count or the clock says stop."""
+"""The search loop: ask, score, store, tell, until the trial counts or the clock say stop.
+
+Several model families (stages) share one clock. Each gets a share of the search time; the
+next trial goes to the family furthest behind its share, so a slow family cannot starve a
+fast one and every family has candidates for the ensemble when time runs out.
+"""
 
 from __future__ import annotations
 
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
 
 from optuna.trial import TrialState
 
@@ -15,11 +22,29 @@ from .store import to_record
 from .trial import TrialRecord
 
 MAX_CONSECUTIVE_FAILURES = 5
-# No single trial may take more than this share of the search budget: one huge network with a
-# tiny learning rate would otherwise eat the whole run (seen on titanic: 104 s of 120).
-TRIAL_SHARE = 0.2
-MIN_TRIAL_SECONDS = 5.0
+# No single trial may take more than this share of a family's search time: one huge network
+# with a tiny learning rate would otherwise eat the whole run (seen on titanic: 104 s of 120).
+TRIAL_SHARE = 0.25
+MIN_TRIAL_SECONDS = 10.0
 FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+
+
+@dataclass
+class Stage:
+    """One model family's search: its objective, optimizer and store, and its time share."""
+
+    name: str
+    objective: object
+    optimizer: object
+    store: TrialStore
+    share: float = 1.0
+    used: float = 0.0
+    durations: list = field(default_factory=list)
+    failures: int = 0
+    done: bool = False
+
+    def finished(self) -> int:
+        return len(self.optimizer.study.get_trials(deepcopy=False, states=FINISHED))
 
 
 def run_search(
@@ -32,65 +57,100 @@ def run_search(
     deadline: float,
     on_trial: Callable[[TrialRecord], None] | None = None,
 ) -> int:
-    """Run trials until the study holds `n_trials` finished ones or time runs short.
+    """One family's search; see `run_stages`."""
+    stage = Stage(store.study_name, objective, optimizer, store)
+    return run_stages(
+        [stage], metric=metric, n_trials=n_trials, deadline=deadline, on_trial=on_trial
+    )
 
-    A trial is started only if the median duration of this session's trials fits before
-    `deadline` (time.monotonic). Each trial gets at most TRIAL_SHARE of the search budget;
-    a network still training when its time is up keeps its best epoch so far.
-    A failing trial is recorded and the search goes on; KeyboardInterrupt marks
-    the running trial failed and propagates. Returns the number of trials run here.
+
+def run_stages(
+    stages: list[Stage],
+    *,
+    metric,
+    n_trials: int | None,
+    deadline: float,
+    on_trial: Callable[[TrialRecord], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> int:
+    """Run trials until each study holds `n_trials` finished ones or time runs short.
+
+    A family's next trial starts only if the median duration of its trials in this session
+    fits before `deadline` (time.monotonic). A trial gets at most TRIAL_SHARE of its family's
+    search time; a model still training when its time is up keeps its best epoch so far.
+    A failing trial is recorded and the search goes on; after MAX_CONSECUTIVE_FAILURES in a
+    row a family stops (and the run stops if no family is left with a completed trial).
+    KeyboardInterrupt marks the running trial failed and propagates. Returns the number of
+    trials run here.
     """
-    durations: list[float] = []
-    failures = 0
-    study = optimizer.study
-    max_trial_seconds = max(MIN_TRIAL_SECONDS, TRIAL_SHARE * (deadline - time.monotonic()))
+    budget = max(0.0, deadline - time.monotonic())
+    total_share = sum(s.share for s in stages) or 1.0
+    ran = 0
     while True:
-        finished = len(study.get_trials(deepcopy=False, states=FINISHED))
-        if n_trials is not None and finished >= n_trials:
+        active = [s for s in stages if not s.done and _can_continue(s, n_trials, deadline)]
+        if not active:
             break
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or (durations and statistics.median(durations) > remaining):
-            break
-        number, params = optimizer.ask()
-        started = time.monotonic()
-        try:
-            trial_deadline = min(deadline, time.monotonic() + max_trial_seconds)
-            result = objective(params, number=number, deadline=trial_deadline)
-        except KeyboardInterrupt:
-            optimizer.fail(number, "interrupted")
-            raise
-        except TrialFailed as exc:
-            optimizer.fail(number, str(exc))
-            failures += 1
-        except Exception as exc:  # one broken trial must not lose the others
-            optimizer.fail(number, f"{type(exc).__name__}: {exc}")
-            failures += 1
-        else:
-            store.save_predictions(number, result.oof, result.test)
-            optimizer.tell(
-                number,
-                metric.to_loss(result.score),
-                {
-                    "score": result.score,
-                    "score_std": result.score_std,
-                    "split_scores": result.split_scores,
-                    "best_epochs": result.best_epochs,
-                    "split_seconds": result.split_seconds,
-                    "time_capped": sum(bool(h.get("time_capped")) for h in result.histories),
-                },
-            )
-            failures = 0
-        durations.append(time.monotonic() - started)
+        stage = min(active, key=lambda s: (s.used / s.share, stages.index(s)))
+        cap = max(MIN_TRIAL_SECONDS, TRIAL_SHARE * budget * stage.share / total_share)
+        record = _run_trial(stage, metric, min(deadline, time.monotonic() + cap))
+        ran += 1
         if on_trial is not None:
-            on_trial(to_record(_find(study, number), store.study_name))
-        if failures >= MAX_CONSECUTIVE_FAILURES:
-            reason = _find(study, number).user_attrs.get("fail_reason")
-            raise AutomlTabError(
-                f"{failures} trials in a row failed (last: {reason}); "
-                "check the data or try another --seed"
+            on_trial(record)
+        if stage.failures >= MAX_CONSECUTIVE_FAILURES:
+            message = (
+                f"{stage.failures} {stage.name} trials in a row failed (last: {record.fail_reason})"
             )
-    return len(durations)
+            others = [s for s in stages if s is not stage and not s.done]
+            if not others:
+                raise AutomlTabError(f"{message}; check the data or try another --seed")
+            stage.done = True
+            if on_notice is not None:
+                on_notice(f"{message}; the {stage.name} search stops, the others go on")
+    return ran
 
 
-def _find(study, number: int):
-    return next(t for t in study.get_trials(deepcopy=False) if t.number == number)
+def _can_continue(stage: Stage, n_trials: int | None, deadline: float) -> bool:
+    if n_trials is not None and stage.finished() >= n_trials:
+        return False
+    remaining = deadline - time.monotonic()
+    return remaining > 0 and not (
+        stage.durations and statistics.median(stage.durations) > remaining
+    )
+
+
+def _run_trial(stage: Stage, metric, trial_deadline: float) -> TrialRecord:
+    optimizer, store = stage.optimizer, stage.store
+    number, params = optimizer.ask()
+    started = time.monotonic()
+    try:
+        result = stage.objective(params, number=number, deadline=trial_deadline)
+    except KeyboardInterrupt:
+        optimizer.fail(number, "interrupted")
+        raise
+    except TrialFailed as exc:
+        optimizer.fail(number, str(exc))
+        stage.failures += 1
+    except Exception as exc:  # one broken trial must not lose the others
+        optimizer.fail(number, f"{type(exc).__name__}: {exc}")
+        stage.failures += 1
+    else:
+        store.save_predictions(number, result.oof, result.test)
+        store.save_history(number, result.histories)
+        optimizer.tell(
+            number,
+            metric.to_loss(result.score),
+            {
+                "score": result.score,
+                "score_std": result.score_std,
+                "split_scores": result.split_scores,
+                "best_epochs": result.best_epochs,
+                "split_seconds": result.split_seconds,
+                "time_capped": sum(bool(h.get("time_capped")) for h in result.histories),
+            },
+        )
+        stage.failures = 0
+    elapsed = time.monotonic() - started
+    stage.durations.append(elapsed)
+    stage.used += elapsed
+    trial = next(t for t in optimizer.study.get_trials(deepcopy=False) if t.number == number)
+    return to_record(trial, store.study_name)

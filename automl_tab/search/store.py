@@ -6,6 +6,7 @@ trial as soon as it finishes, so nothing finished is lost and a rerun can resume
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -51,19 +52,45 @@ class TrialStore:
     def _path(self, number: int, kind: str) -> Path:
         return self.artifacts / f"{number:05d}" / f"{kind}.npy"
 
-    def save_predictions(self, number: int, oof: np.ndarray, test: np.ndarray) -> None:
-        for kind, array in (("oof", oof), ("test", test)):
+    def _save(self, number: int, arrays: dict) -> None:
+        for kind, array in arrays.items():
             path = self._path(number, kind)
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.npy")
             np.save(tmp, array)
             os.replace(tmp, path)  # a reader never sees half an array
 
-    def load_predictions(self, number: int) -> tuple[np.ndarray, np.ndarray]:
-        return np.load(self._path(number, "oof")), np.load(self._path(number, "test"))
+    def save_predictions(self, number: int, oof: np.ndarray, test: np.ndarray) -> None:
+        """The search folds' out-of-sample predictions (NaN on rows never validated)."""
+        self._save(number, {"oof": oof, "test": test})
 
-    def has_predictions(self, number: int) -> bool:
-        return self._path(number, "test").is_file() and self._path(number, "oof").is_file()
+    def save_full(self, number: int, oof: np.ndarray, test: np.ndarray) -> None:
+        """Predictions over all folds: an out-of-fold value for every training row. The test
+        file is written last, so its presence means the pair is complete."""
+        self._save(number, {"oof_full": oof, "test_full": test})
+
+    def load_predictions(self, number: int, *, full: bool = False):
+        suffix = "_full" if full else ""
+        return (
+            np.load(self._path(number, "oof" + suffix)),
+            np.load(self._path(number, "test" + suffix)),
+        )
+
+    def has_predictions(self, number: int, *, full: bool = False) -> bool:
+        suffix = "_full" if full else ""
+        return self._path(number, "test" + suffix).is_file()
+
+    def save_history(self, number: int, histories: list[dict]) -> None:
+        """Per-fold learning curves (validation loss per epoch or boosting round)."""
+        path = self.artifacts / f"{number:05d}" / "history.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(histories))
+        os.replace(tmp, path)
+
+    def load_history(self, number: int) -> list[dict]:
+        path = self.artifacts / f"{number:05d}" / "history.json"
+        return json.loads(path.read_text()) if path.is_file() else []
 
     def records(self, study=None) -> list[TrialRecord]:
         study = study or self.open_study()

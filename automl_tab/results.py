@@ -1,0 +1,164 @@
+"""What a finished run yields: its trials, the leaderboard, and the ensemble submission.
+
+Everything here reads the workdir (run.json, the trial store, saved predictions) and never
+trains, so `submit` and `leaderboard` rebuild results in seconds without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .ensemble import blend
+from .ensemble import greedy_weights
+from .ensemble import oof_score
+from .ensemble import top_trials
+from .exceptions import AutomlTabError
+from .exceptions import DataError
+from .metrics import get_metric
+from .schema import DatasetSchema
+from .search.trial import TrialRecord
+from .submission import submission_frame
+from .submission import write_submission
+
+RUN_FILE = "run.json"
+TEMPLATE_FILE = "sample_submission.csv"
+TARGET_FILE = "target.npy"
+
+
+def write_json(path: Path, data) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
+    tmp.replace(path)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def read_run(workdir: Path) -> dict:
+    path = Path(workdir) / RUN_FILE
+    if not path.is_file():
+        raise DataError(
+            f"{workdir} holds no finished run ({RUN_FILE} missing); run "
+            "`automl-tab run COMP` or `automl-tab tune-nn COMP` first"
+        )
+    return json.loads(path.read_text())
+
+
+def load_trials(workdir: Path, storage: str | None = None) -> list[TrialRecord]:
+    from .search import TrialStore
+
+    run = read_run(workdir)
+    records: list[TrialRecord] = []
+    for name in run["models"]:
+        records += TrialStore(workdir, name, storage).records()
+    return records
+
+
+def leaderboard(records: list[TrialRecord]) -> list[TrialRecord]:
+    """Completed trials best first, then the rest by number."""
+    done = top_trials(records, len(records))
+    rest = sorted((r for r in records if r not in done), key=lambda r: r.number)
+    return done + rest
+
+
+@dataclass(frozen=True)
+class FinalResult:
+    submission: Path
+    members: list[tuple[TrialRecord, float]]  # (trial, blend weight)
+    cv_score: float
+    cv_rows: int
+    metric: str
+    oof_scores: dict = None  # (model, number) -> the candidate's own out-of-fold score
+
+
+def candidates(records: list[TrialRecord], top_k: int) -> list[TrialRecord]:
+    """The `top_k` best completed trials of each model family, interleaved by rank
+    (best network, best LightGBM, second network, ...)."""
+    by_family: dict[str, list[TrialRecord]] = {}
+    for r in top_trials(records, len(records)):
+        by_family.setdefault(r.model, []).append(r)
+    ranked = [(rank, r) for group in by_family.values() for rank, r in enumerate(group[:top_k])]
+    return [r for _, r in sorted(ranked, key=lambda pair: (pair[0], pair[1].loss))]
+
+
+def finalize(
+    workdir: Path, *, top_k: int, output: Path | None = None, storage: str | None = None
+) -> FinalResult:
+    """Blend the test predictions of the best trials and write the submission.
+
+    Candidates are the `top_k` best trials of each family. Those whose out-of-fold predictions
+    cover every training row (completed on all folds at the end of the search) are preferred;
+    without any, the search folds' predictions are used (all trials share them). Caruana's
+    greedy selection on the out-of-fold predictions sets the weights, so a weak candidate gets
+    weight 0 instead of diluting the best. Each candidate's test prediction is the mean of its
+    fold models, so no refit is needed: this costs seconds and `submit` can redo it.
+    """
+    from .search import TrialStore
+
+    workdir = Path(workdir)
+    run = read_run(workdir)
+    schema = DatasetSchema.from_dict(run["schema"])
+    records = load_trials(workdir, storage)
+    stores = {name: TrialStore(workdir, name, storage) for name in run["models"]}
+    pool = [r for r in candidates(records, top_k) if stores[r.model].has_predictions(r.number)]
+    full = [r for r in pool if stores[r.model].has_predictions(r.number, full=True)]
+    chosen = full or pool
+    if not chosen:
+        raise AutomlTabError(
+            f"no completed trial in {workdir}; give the run more --time-limit or --n-trials"
+        )
+    preds = [stores[r.model].load_predictions(r.number, full=bool(full)) for r in chosen]
+    metric = get_metric(schema.metric)
+    y = np.load(workdir / TARGET_FILE)
+    oofs, tests = [oof for oof, _ in preds], [test for _, test in preds]
+    weights = greedy_weights(metric, y, oofs)
+    cv, n_rows = oof_score(metric, y, blend(oofs, weights))
+    members = [(r, float(w)) for r, w in zip(chosen, weights) if w > 0]
+    template = pd.read_csv(workdir / TEMPLATE_FILE, dtype=str)
+    frame = submission_frame(template, pd.Series(run["test_ids"]), blend(tests, weights), schema)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = Path(output) if output else workdir / f"submission-{stamp}.csv"
+    write_submission(frame, path, template, schema)
+    singles = {(r.model, r.number): oof_score(metric, y, p[0])[0] for r, p in zip(chosen, preds)}
+    write_leaderboard(workdir, records, members, cv, metric.name, singles)
+    return FinalResult(path, members, cv, n_rows, metric.name, singles)
+
+
+def write_leaderboard(
+    workdir: Path, records, members, cv: float | None, metric: str, oof_scores=None
+) -> None:
+    """leaderboard.json and .csv: every trial best first, with its out-of-fold score (where
+    it was an ensemble candidate) and its ensemble weight."""
+    ordered = leaderboard(records)
+    weight = {(m.model, m.number): w for m, w in members}
+    oof_scores = oof_scores or {}
+    rows = []
+    for rank, r in enumerate(ordered, 1):
+        key = (r.model, r.number)
+        row = {
+            "rank": rank,
+            **r.to_dict(),
+            "oof_score": oof_scores.get(key),
+            "weight": weight.get(key, 0.0),
+        }
+        rows.append(row)
+    write_json(workdir / "leaderboard.json", {"metric": metric, "ensemble_cv": cv, "trials": rows})
+    flat = pd.DataFrame(
+        [
+            {
+                **{k: v for k, v in row.items() if k != "params"},
+                "params": json.dumps(row["params"], default=_json_default),
+            }
+            for row in rows
+        ]
+    )
+    flat.to_csv(workdir / "leaderboard.csv", index=False)

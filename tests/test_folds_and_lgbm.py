@@ -1,0 +1,155 @@
+"""Folds with full out-of-fold coverage, the LightGBM family, and families sharing one clock."""
+
+import time
+
+import numpy as np
+import pytest
+from test_objective import objective_for
+
+from automl_tab.ensemble import greedy_weights
+from automl_tab.metrics import get_metric
+from automl_tab.models import LightGBMModel
+from automl_tab.models import PyramidNNModel
+from automl_tab.results import candidates
+from automl_tab.search import TrialStore
+from automl_tab.search.optimizers import get_optimizer
+from automl_tab.search.runner import Stage
+from automl_tab.search.runner import run_stages
+from automl_tab.search.trial import TrialRecord
+from automl_tab.splits import full_coverage
+from automl_tab.splits import make_splits
+
+
+@pytest.mark.parametrize("stratify", [True, False])
+def test_search_folds_are_a_prefix_of_disjoint_covering_folds(stratify):
+    y = np.repeat([0, 1, 2], [50, 30, 20])
+    search = make_splits(y, stratify=stratify, n_splits=3, test_size=0.2, random_state=4)
+    folds = make_splits(
+        y, stratify=stratify, n_splits=3, test_size=0.2, random_state=4, complete=True
+    )
+    assert len(folds) == full_coverage(3, 0.2) == 5
+    for (a_tr, a_va), (b_tr, b_va) in zip(search, folds):
+        assert np.array_equal(a_tr, b_tr) and np.array_equal(a_va, b_va)
+    valid = np.concatenate([va for _, va in folds])
+    assert np.array_equal(np.sort(valid), np.arange(100))  # each row validated exactly once
+    for train, va in folds:
+        assert not set(train) & set(va)
+    if stratify:  # every class keeps its share in every fold
+        assert all(np.bincount(y[va]).tolist() == [10, 6, 4] for _, va in folds)
+
+
+def test_more_splits_than_folds_repeat_the_k_fold():
+    y = np.arange(40) % 2
+    folds = make_splits(y, stratify=True, n_splits=7, test_size=0.25, random_state=0, complete=True)
+    assert len(folds) == 8
+    counts = np.bincount(np.concatenate([va for _, va in folds]))
+    assert set(counts) == {2}
+
+
+def test_rare_class_falls_back_to_plain_folds():
+    y = np.array([0] * 30 + [1] * 2)
+    folds = make_splits(y, stratify=True, n_splits=2, test_size=0.2, random_state=0, complete=True)
+    assert len(folds) == 5
+
+
+@pytest.mark.parametrize("comp", ["binary_comp", "multiclass_comp", "regression_comp"])
+def test_completion_fills_every_row_and_keeps_search_predictions(comp, request):
+    objective, y, _ = objective_for(request.getfixturevalue(comp), model_cls=LightGBMModel)
+    objective.model_options = {}
+    objective.splits = make_splits(
+        y,
+        stratify=objective.task != "regression",
+        n_splits=2,
+        test_size=0.25,
+        random_state=0,
+        complete=True,
+    )
+    params = LightGBMModel.default_params()
+    result = objective(params, number=1)
+    assert len(result.split_scores) == 2
+    oof, test, scores = objective.complete(params, result.oof, result.test, number=1)
+    assert len(scores) == 2 and np.isfinite(oof).all()
+    searched = ~np.isnan(result.oof.reshape(len(y), -1)).any(axis=1)
+    np.testing.assert_allclose(oof[searched], result.oof[searched])
+    # the test prediction is the mean over all 4 fold models
+    again = objective._run_folds(range(4), params, 1, None)[2] / 4
+    np.testing.assert_allclose(test, again, rtol=1e-6)
+
+
+def test_lightgbm_learns_and_reports_its_best_round(multiclass_comp):
+    objective, _, _ = objective_for(multiclass_comp, model_cls=LightGBMModel)
+    objective.model_options = {}
+    result = objective(LightGBMModel.default_params(), number=0)
+    assert result.score < np.log(3)
+    assert all(e >= 1 for e in result.best_epochs)
+    assert np.allclose(result.test.sum(axis=1), 1)
+
+
+def test_lightgbm_past_its_deadline_keeps_the_best_round_so_far():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5))
+    y = X[:, 0] + rng.normal(scale=0.1, size=400)
+    model = LightGBMModel(
+        task="regression", learning_rate=0.01, deadline=time.monotonic() - 1, patience=1000
+    )
+    model.fit(X[:300], y[:300], X[300:], y[300:])
+    assert model.history_["time_capped"] and model.best_epoch_ == 1
+    assert model.predict(X[300:]).shape == (100,)
+
+
+def test_lightgbm_is_deterministic_for_a_seed():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 6))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    params = {**LightGBMModel.default_params(), "bagging_fraction": 0.7, "feature_fraction": 0.5}
+    a = LightGBMModel(**params, random_state=3).fit(X[:200], y[:200], X[200:], y[200:])
+    b = LightGBMModel(**params, random_state=3).fit(X[:200], y[:200], X[200:], y[200:])
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def record(model, number, loss):
+    return TrialRecord(number=number, state="COMPLETE", params={}, model=model, loss=loss)
+
+
+def test_candidates_interleave_the_families_by_rank():
+    records = [record("nn", 0, 0.5), record("nn", 1, 0.4), record("lgbm", 0, 0.3)]
+    records += [record("lgbm", 1, 0.35), record("lgbm", 2, 0.9), record("nn", 2, 0.45)]
+    picked = [(r.model, r.number) for r in candidates(records, 2)]
+    assert picked == [("lgbm", 0), ("nn", 1), ("lgbm", 1), ("nn", 2)]
+
+
+def test_greedy_keeps_the_best_round():
+    y = np.array([0.0, 0.0, 1.0, 1.0])
+    exact, off = y.copy(), y + 0.5
+    weights = greedy_weights(get_metric("rmse"), y, [exact, off], rounds=5)
+    assert weights.tolist() == [1.0, 0.0]
+
+
+def test_families_share_the_clock_and_a_broken_family_stops_alone(binary_comp, tmp_path):
+    class Broken(PyramidNNModel):
+        name = "nn"
+
+        def fit(self, X, y, X_val, y_val):
+            raise FloatingPointError("always")
+
+    notices = []
+    stages = []
+    for name, cls in (("lgbm", LightGBMModel), ("nn", Broken)):
+        objective, _, _ = objective_for(binary_comp, model_cls=cls)
+        objective.model_options = {}
+        store = TrialStore(tmp_path, name)
+        optimizer = get_optimizer(
+            "optuna", store.open_study(), cls.search_space(), seed=0, init_points=2
+        )
+        stages.append(Stage(name, objective, optimizer, store))
+    run_stages(
+        stages,
+        metric=get_metric("accuracy"),
+        n_trials=8,
+        deadline=time.monotonic() + 120,
+        on_notice=notices.append,
+    )
+    lgbm, nn = (stage.store.records() for stage in stages)
+    assert len(lgbm) == 8 and all(r.state == "COMPLETE" for r in lgbm)
+    assert len(nn) == 5 and all(r.state == "FAIL" for r in nn)
+    assert "FloatingPointError" in nn[0].fail_reason and "nn search stops" in notices[0]
