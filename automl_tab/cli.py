@@ -223,6 +223,61 @@ def submit(workdir, top_k, output, storage):
     _print_final(finalize(workdir, top_k=top_k, output=output, storage=storage))
 
 
+@main.command("leaderboard")
+@click.argument("workdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--storage", help="Trial store URL (default: SQLite in the workdir).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of trials instead.")
+@_fail_cleanly
+def leaderboard_cmd(workdir, storage, as_json):
+    """Print the trials of the run in WORKDIR, best first (all families, any state)."""
+    from .results import leaderboard
+    from .results import load_trials
+    from .results import read_run
+
+    records = leaderboard(load_trials(workdir, storage))
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in records], indent=2))
+        return
+    metric = read_run(workdir)["schema"]["metric"]
+    click.echo(f"{len(records)} trials ({metric}, mean ± std over folds), best first:")
+    for rank, r in enumerate(records, 1):
+        result = f"{r.score:.5f} ± {r.score_std:.5f}" if r.state == "COMPLETE" else r.state
+        if r.fail_reason:
+            result += f" ({r.fail_reason})"
+        params = " ".join(f"{k}={_fmt(v)}" for k, v in r.params.items())
+        click.echo(f"{rank:>4}. {r.model:>4} trial {r.number:>3}  {result}  {params}")
+
+
+@main.command()
+@click.argument("comps", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--time-limit", type=click.FloatRange(min=1), default=300, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Markdown table to write (a .json with the same name goes beside it).",
+)
+@click.option("--models", default="nn,lgbm", show_default=True, help="Passed on to `run`.")
+@_fail_cleanly
+def bench(comps, time_limit, seed, out, models):
+    """Run the full pipeline on each competition folder and tabulate CV and holdout scores,
+    time, peak memory and trials (the holdout needs the folder's solution.csv)."""
+    from .bench import run_bench
+
+    missing = [str(c) for c in comps if not (c / "train.csv").is_file()]
+    if missing:
+        raise AutomlTabError(f"not a competition folder (no train.csv): {', '.join(missing)}")
+    _, table = run_bench(
+        comps,
+        time_limit=time_limit,
+        seed=seed,
+        out=out,
+        extra=("--models", models),
+        echo=click.echo,
+    )
+    click.echo(table, nl=False)
+
+
 @main.command()
 @click.argument("comp", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_schema_options

@@ -63,6 +63,7 @@ def write_competition(
     else:
         sample = pd.DataFrame({"id": test["id"], "label": 10.0})
     sample.to_csv(root / "sample_submission.csv", index=False)
+    frame.iloc[n:][["id", "label"]].to_csv(root / "solution.csv", index=False)  # the answer key
     if meta is not None:
         (root / "competition.json").write_text(json.dumps(meta))
     return root

@@ -1,6 +1,9 @@
+import json
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -66,3 +69,63 @@ def test_help_is_fast_and_light():
         "assert 'tensorflow' not in sys.modules and 'optuna' not in sys.modules"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_lightgbm_run_then_leaderboard_and_submit(multiclass_comp, tmp_path):
+    work = tmp_path / "w"
+    result, log = invoke(
+        "run", multiclass_comp, "--models", "lgbm", "--n-trials", "4", "--time-limit", "60",
+        "--workdir", work, "--output", tmp_path / "sub.csv",
+    )  # fmt: skip
+    assert result.exit_code == 0, log
+    assert "cross-validated log_loss of the ensemble" in log and "submission written" in log
+    result, log = invoke("leaderboard", work, "--json")
+    assert result.exit_code == 0, log
+    trials = json.loads(result.output)
+    assert len(trials) == 4 and {t["state"] for t in trials} == {"COMPLETE"}
+    assert {"number", "state", "score", "params"} <= set(trials[0])
+    scores = [t["score"] for t in trials]
+    assert scores == sorted(scores)  # log loss: best (lowest) first
+    result, log = invoke("leaderboard", work)
+    assert result.exit_code == 0 and "4 trials (log_loss" in log
+    result, log = invoke("submit", work, "--output", tmp_path / "again.csv", "--top-k", "2")
+    assert result.exit_code == 0, log
+    sample = pd.read_csv(multiclass_comp / "sample_submission.csv")
+    again = pd.read_csv(tmp_path / "again.csv")
+    assert list(again.columns) == list(sample.columns) and len(again) == len(sample)
+
+
+def test_bench_tabulates_cv_and_holdout(multiclass_comp, tmp_path):
+    out = tmp_path / "bench.md"
+    result, log = invoke(
+        "bench", multiclass_comp, "--models", "lgbm", "--time-limit", "30", "--out", out
+    )
+    assert result.exit_code == 0, log
+    rows = json.loads(out.with_suffix(".json").read_text())
+    assert rows[0]["exit_code"] == 0 and rows[0]["metric"] == "log_loss"
+    assert 0 < rows[0]["holdout_score"] < np.log(3) and rows[0]["peak_rss_mib"] > 10
+    assert rows[0]["seconds"] <= 30 * 1.15
+    assert "| multi | log_loss ↓ |" in out.read_text()
+
+
+def test_bench_refuses_a_folder_without_train_csv(tmp_path):
+    result, log = invoke("bench", tmp_path)
+    assert result.exit_code == 1 and "no train.csv" in log
+
+
+def test_holdout_score_matches_the_metric_definitions(tmp_path):
+    from automl_tab.bench import holdout_score
+
+    pd.DataFrame({"id": [1, 2, 3, 4], "y": ["a", "b", "a", "b"]}).to_csv(
+        tmp_path / "solution.csv", index=False
+    )
+    sub = tmp_path / "sub.csv"
+    pd.DataFrame({"id": [4, 3, 2, 1], "y": ["b", "a", "a", "a"]}).to_csv(sub, index=False)
+    meta = {"id_column": "id", "target": "y", "metric": "accuracy"}
+    assert holdout_score(tmp_path, sub, meta) == 0.75
+    pd.DataFrame({"id": [1, 2, 3, 4], "a": [0.9, 0.2, 0.5, 0.5], "b": [0.1, 0.8, 0.5, 0.5]}).to_csv(
+        sub, index=False
+    )
+    meta.update(metric="log_loss", task="multiclass", classes=["a", "b"])
+    expected = -np.mean(np.log([0.9, 0.8, 0.5, 0.5]))
+    assert holdout_score(tmp_path, sub, meta) == pytest.approx(expected)
