@@ -16,6 +16,7 @@ Time budget (all wall clock, counted from the command's start):
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -99,7 +100,7 @@ class AutoTab:
             random_state=cfg.seed,
             complete=True,
         )
-        stages = self._stages(schema, X, y, X_test, folds, workdir)
+        stages = self._stages(schema, X, y, X_test, folds, workdir, comp.name)
         search_deadline = deadline
         if full_coverage(cfg.n_splits, cfg.test_size) > cfg.n_splits:
             search_deadline -= COMPLETION_SHARE * max(0.0, deadline - time.monotonic())
@@ -117,7 +118,7 @@ class AutoTab:
         self.trials_ = load_trials(workdir, self.storage)
         return self
 
-    def _stages(self, schema, X, y, X_test, folds, workdir):
+    def _stages(self, schema, X, y, X_test, folds, workdir, comp_name):
         from .models import get_model
         from .search import Objective
         from .search import TrialStore
@@ -129,7 +130,7 @@ class AutoTab:
         stages = []
         for name in sorted(cfg.models, key=FAMILY_ORDER.index):
             model_cls = get_model(name)
-            store = TrialStore(workdir, name, self.storage)
+            store = TrialStore(workdir, name, self.storage, comp_name)
             if self.fresh:
                 store.delete()
             # LightGBM is always tuned with TPE; --backend chooses the network's optimizer.
@@ -177,6 +178,8 @@ class AutoTab:
             stage = by_name.get(record.model)
             if stage is None or stage.store.has_predictions(record.number, full=True):
                 continue
+            if not stage.store.has_predictions(record.number):
+                continue  # another worker's trial: its predictions are in its own workdir
             objective = stage.objective
             missing = len(objective.splits) - objective.n_splits
             trial = stage.optimizer.study.trials[record.number]
@@ -193,8 +196,11 @@ class AutoTab:
             stage.store.save_full(record.number, full_oof, full_test)
 
     def _save_run(self, workdir: Path, comp: Competition, schema: DatasetSchema, y) -> None:
-        comp.sample_submission.to_csv(workdir / TEMPLATE_FILE, index=False)
-        np.save(workdir / TARGET_FILE, y)
+        tag = f".{os.getpid()}.tmp"
+        comp.sample_submission.to_csv(workdir / (TEMPLATE_FILE + tag), index=False)
+        os.replace(workdir / (TEMPLATE_FILE + tag), workdir / TEMPLATE_FILE)
+        np.save(workdir / (TARGET_FILE + tag + ".npy"), y)
+        os.replace(workdir / (TARGET_FILE + tag + ".npy"), workdir / TARGET_FILE)
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.config).items()}
         run = {
             "automl_tab_version": __version__,

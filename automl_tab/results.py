@@ -7,6 +7,7 @@ trains, so `submit` and `leaderboard` rebuild results in seconds without TensorF
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +33,8 @@ TARGET_FILE = "target.npy"
 
 
 def write_json(path: Path, data) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    """Atomic: a reader (or a crash) never sees half a file; several workers may write."""
+    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2, default=_json_default))
     tmp.replace(path)
 
@@ -59,7 +61,7 @@ def load_trials(workdir: Path, storage: str | None = None) -> list[TrialRecord]:
     run = read_run(workdir)
     records: list[TrialRecord] = []
     for name in run["models"]:
-        records += TrialStore(workdir, name, storage).records()
+        records += TrialStore(workdir, name, storage, run["competition"]).records()
     return records
 
 
@@ -108,7 +110,9 @@ def finalize(
     run = read_run(workdir)
     schema = DatasetSchema.from_dict(run["schema"])
     records = load_trials(workdir, storage)
-    stores = {name: TrialStore(workdir, name, storage) for name in run["models"]}
+    stores = {
+        name: TrialStore(workdir, name, storage, run["competition"]) for name in run["models"]
+    }
     pool = [r for r in candidates(records, top_k) if stores[r.model].has_predictions(r.number)]
     full = [r for r in pool if stores[r.model].has_predictions(r.number, full=True)]
     chosen = full or pool

@@ -26,7 +26,7 @@ MAX_CONSECUTIVE_FAILURES = 5
 # with a tiny learning rate would otherwise eat the whole run (seen on titanic: 104 s of 120).
 TRIAL_SHARE = 0.25
 MIN_TRIAL_SECONDS = 10.0
-FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+WAIT_SECONDS = 1.0
 
 
 @dataclass
@@ -43,8 +43,10 @@ class Stage:
     failures: int = 0
     done: bool = False
 
-    def finished(self) -> int:
-        return len(self.optimizer.study.get_trials(deepcopy=False, states=FINISHED))
+    def counts(self) -> tuple[int, int]:
+        """(completed, running) trials of the study, all workers included."""
+        states = [t.state for t in self.optimizer.study.get_trials(deepcopy=False)]
+        return states.count(TrialState.COMPLETE), states.count(TrialState.RUNNING)
 
 
 def run_search(
@@ -58,7 +60,7 @@ def run_search(
     on_trial: Callable[[TrialRecord], None] | None = None,
 ) -> int:
     """One family's search; see `run_stages`."""
-    stage = Stage(store.study_name, objective, optimizer, store)
+    stage = Stage(store.model, objective, optimizer, store)
     return run_stages(
         [stage], metric=metric, n_trials=n_trials, deadline=deadline, on_trial=on_trial
     )
@@ -73,7 +75,11 @@ def run_stages(
     on_trial: Callable[[TrialRecord], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
 ) -> int:
-    """Run trials until each study holds `n_trials` finished ones or time runs short.
+    """Run trials until each study holds `n_trials` completed ones or time runs short.
+
+    Other workers may share a study: when completed plus running trials reach `n_trials`,
+    this worker waits for the running ones (a dead worker's trial is failed after its
+    heartbeat stops and then run again here), so the study completes exactly `n_trials`.
 
     A family's next trial starts only if the median duration of its trials in this session
     fits before `deadline` (time.monotonic). A trial gets at most TRIAL_SHARE of its family's
@@ -87,9 +93,16 @@ def run_stages(
     total_share = sum(s.share for s in stages) or 1.0
     ran = 0
     while True:
-        active = [s for s in stages if not s.done and _can_continue(s, n_trials, deadline)]
+        status = {id(s): _status(s, n_trials, deadline) for s in stages if not s.done}
+        active = [s for s in stages if status.get(id(s)) == "go"]
         if not active:
-            break
+            waiting = [s for s in stages if status.get(id(s)) == "wait"]
+            if not waiting:
+                break
+            time.sleep(WAIT_SECONDS)
+            for s in waiting:
+                s.optimizer.fail_stale()
+            continue
         stage = min(active, key=lambda s: (s.used / s.share, stages.index(s)))
         cap = max(MIN_TRIAL_SECONDS, TRIAL_SHARE * budget * stage.share / total_share)
         record = _run_trial(stage, metric, min(deadline, time.monotonic() + cap))
@@ -109,13 +122,17 @@ def run_stages(
     return ran
 
 
-def _can_continue(stage: Stage, n_trials: int | None, deadline: float) -> bool:
-    if n_trials is not None and stage.finished() >= n_trials:
-        return False
+def _status(stage: Stage, n_trials: int | None, deadline: float) -> str:
+    """ "go" (start a trial), "wait" (others' running trials may complete the study) or "stop"."""
     remaining = deadline - time.monotonic()
-    return remaining > 0 and not (
-        stage.durations and statistics.median(stage.durations) > remaining
-    )
+    if remaining <= 0 or (stage.durations and statistics.median(stage.durations) > remaining):
+        return "stop"
+    if n_trials is None:
+        return "go"
+    completed, running = stage.counts()
+    if completed >= n_trials:
+        return "stop"
+    return "wait" if completed + running >= n_trials else "go"
 
 
 def _run_trial(stage: Stage, metric, trial_deadline: float) -> TrialRecord:
@@ -153,4 +170,4 @@ def _run_trial(stage: Stage, metric, trial_deadline: float) -> TrialRecord:
     stage.durations.append(elapsed)
     stage.used += elapsed
     trial = next(t for t in optimizer.study.get_trials(deepcopy=False) if t.number == number)
-    return to_record(trial, store.study_name)
+    return to_record(trial, store.model)

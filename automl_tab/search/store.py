@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,11 @@ import numpy as np
 from .trial import TrialRecord
 
 STUDY_FILE = "study.db"
+# A running trial records a heartbeat this often; one silent for GRACE_SECONDS belongs to a
+# dead worker (kill -9, lost machine) and is failed and queued again by the next worker.
+HEARTBEAT_SECONDS = 5
+GRACE_SECONDS = 20
+OPEN_ATTEMPTS = 5
 
 
 def _optuna():
@@ -26,16 +32,59 @@ def _optuna():
 
 
 class TrialStore:
-    def __init__(self, workdir: Path, study_name: str, storage: str | None = None):
+    """One model family's trials. With `namespace` (the competition's name) the study is
+    called "<namespace>/<model>", so one shared database can hold many competitions."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        model: str,
+        storage: str | None = None,
+        namespace: str | None = None,
+    ):
         self.workdir = Path(workdir)
-        self.study_name = study_name
+        self.model = model
+        self.study_name = f"{namespace}/{model}" if namespace else model
         self.url = storage or f"sqlite:///{(self.workdir / STUDY_FILE).resolve()}"
-        self.artifacts = self.workdir / "trials" / study_name
+        self.artifacts = self.workdir / "trials" / model
+
+    def storage(self):
+        optuna = _optuna()
+        import warnings
+
+        from ..exceptions import ConfigError
+
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna
+                    warnings.simplefilter("ignore")
+                    return optuna.storages.RDBStorage(
+                        self.url,
+                        heartbeat_interval=HEARTBEAT_SECONDS,
+                        grace_period=GRACE_SECONDS,
+                        heartbeat_stale_trial_callback=retry,
+                    )
+            except ImportError as exc:
+                raise ConfigError(
+                    f"--storage {self.url!r} needs a database driver that is not installed "
+                    f"({exc.__cause__ or exc}); for PostgreSQL: pip install 'psycopg[binary]'"
+                ) from None
+            except Exception as exc:  # SQLAlchemy's errors: bad URL, server down, no access
+                # Workers starting together race to create the tables: try again shortly.
+                if attempt + 1 < OPEN_ATTEMPTS and "connection" not in str(exc).lower():
+                    time.sleep(0.5 * (attempt + 1))
+                    continue
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise ConfigError(
+                    f"--storage {self.url!r} cannot be opened ({type(exc).__name__}: {first}); "
+                    "check the URL and that the database server is running"
+                ) from None
 
     def open_study(self, sampler=None):
         optuna = _optuna()
         return optuna.create_study(
-            storage=self.url,
+            storage=self.storage(),
             study_name=self.study_name,
             sampler=sampler,
             direction="minimize",
@@ -94,7 +143,7 @@ class TrialStore:
 
     def records(self, study=None) -> list[TrialRecord]:
         study = study or self.open_study()
-        return [to_record(t, self.study_name) for t in study.get_trials(deepcopy=False)]
+        return [to_record(t, self.model) for t in study.get_trials(deepcopy=False)]
 
 
 def to_record(trial, model: str) -> TrialRecord:

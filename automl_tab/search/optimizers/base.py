@@ -7,6 +7,7 @@ ones and failing them is common to every backend.
 from __future__ import annotations
 
 import math
+import warnings
 
 from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
@@ -16,6 +17,9 @@ from optuna.trial import TrialState
 from ...space import Categorical
 from ...space import Float
 from ...space import SearchSpace
+
+# We beat the heartbeat ourselves around ask/tell (see `ask`), which Optuna cannot see.
+warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
 
 
 def to_distributions(space: SearchSpace) -> dict:
@@ -46,17 +50,37 @@ class StudyOptimizer:
         if not self.study.get_trials(deepcopy=False):
             self.study.enqueue_trial(params)
 
+    def fail_stale(self) -> None:
+        """Fail trials whose worker stopped beating (a dead process) and queue them again."""
+        from optuna.storages import fail_stale_trials
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fail_stale_trials(self.study)
+
     def ask(self) -> tuple[int, dict]:
+        """Start a trial: a queued one (retried or enqueued) first, else a proposal. The trial
+        beats a heartbeat into the store until `tell` or `fail`."""
+        from optuna.storages._heartbeat import get_heartbeat_thread
+
+        self.fail_stale()
         waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         trial = self.study.ask(self.distributions) if waiting else self._propose()
-        self._running[trial.number] = trial
+        beat = get_heartbeat_thread(trial._trial_id, self.study._storage)
+        beat.start()
+        self._running[trial.number] = (trial, beat)
         return trial.number, dict(trial.params)
+
+    def _finish(self, number: int):
+        trial, beat = self._running.pop(number)
+        beat.join()
+        return trial
 
     def _propose(self):
         raise NotImplementedError
 
     def tell(self, number: int, loss: float, attrs: dict | None = None) -> None:
-        trial = self._running.pop(number)
+        trial = self._finish(number)
         for key, value in (attrs or {}).items():
             trial.set_user_attr(key, value)
         if not math.isfinite(loss):
@@ -65,7 +89,7 @@ class StudyOptimizer:
         self.study.tell(trial, loss)
 
     def fail(self, number: int, reason: str, attrs: dict | None = None) -> None:
-        trial = self._running.pop(number)
+        trial = self._finish(number)
         for key, value in {**(attrs or {}), "fail_reason": reason}.items():
             trial.set_user_attr(key, value)
         self.study.tell(trial, state=TrialState.FAIL)
