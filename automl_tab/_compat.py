@@ -46,6 +46,7 @@ def import_keras():
         tf.config.threading.set_inter_op_parallelism_threads(min(2, cores))
     except RuntimeError:  # already initialised by the caller; their settings win
         pass
+    tf.get_logger().setLevel("ERROR")  # retracing notices are for developers, not users
     # Bitwise-repeatable kernels: the same seed gives the same trials and submission on the CPU.
     tf.config.experimental.enable_op_determinism()
     import keras

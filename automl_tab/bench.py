@@ -130,6 +130,7 @@ def to_markdown(rows: list[dict]) -> str:
 
 def run_bench(comps, *, time_limit: float, seed: int, out: Path | None, extra=(), echo=print):
     workroot = Path(tempfile.mkdtemp(prefix="automl-tab-bench-"))
+    echo(f"bench: workdirs and logs in {workroot}")
     rows = []
     for comp in comps:
         echo(f"bench: {comp.name} (--time-limit {time_limit:g}) ...")

@@ -109,6 +109,9 @@ def _search_options(func):
             ),
             click.option("--storage", help="Trial store URL (default: SQLite in the workdir)."),
             click.option("--fresh", is_flag=True, help="Forget earlier trials in the workdir."),
+            click.option(
+                "--quiet", is_flag=True, help="No progress bar or trial lines; results only."
+            ),
         ]
     ):
         func = option(func)
@@ -143,22 +146,30 @@ def _config(models, output=None, **opts) -> RunConfig:
 
 def _search(comp, models, opts):
     from .pipeline import AutoTab
+    from .progress import RunProgress
 
     competition = _load(comp, opts["target"], opts["id_column"], opts["task"], opts["metric"])
     config = _config(models, **opts)
-    progress = _TrialPrinter(config.time_limit)
+    progress = RunProgress(config.time_limit, STARTED, quiet=opts["quiet"])
     automl = AutoTab(
         config,
         storage=opts["storage"],
         fresh=opts["fresh"],
-        on_trial=progress,
-        on_notice=lambda text: click.echo(f"note: {text}"),
+        on_trial=progress.trial,
+        on_notice=lambda text: progress.echo(f"note: {text}"),
+        on_stage=progress.stage,
     )
-    click.echo(
+    progress.echo(
         f"automl-tab: {competition.name}, budget {config.time_limit:.0f}s, models "
         f"{','.join(config.models)}, backend {config.backend}, seed {config.seed}"
     )
-    return automl.fit(competition, started=STARTED)
+    try:
+        automl.fit(competition, started=STARTED)
+        progress.stage("ensemble and submission")
+        return automl, progress
+    except BaseException:
+        progress.close()
+        raise
 
 
 @main.command()
@@ -182,10 +193,18 @@ def run(comp, output, models, **opts):
     from .results import finalize
 
     families = tuple(m.strip() for m in models.split(",") if m.strip())
-    automl = _search(comp, families, opts)
-    _print_leaderboard(automl.trials_, automl.schema_.metric)
-    result = finalize(automl.workdir_, top_k=opts["top_k"], output=output, storage=opts["storage"])
+    automl, progress = _search(comp, families, opts)
+    try:
+        result = finalize(
+            automl.workdir_, top_k=opts["top_k"], output=output, storage=opts["storage"]
+        )
+        progress.stage("report")
+        _write_report(automl.workdir_, opts["storage"], echo=False)
+    finally:
+        progress.close()
+    _print_leaderboard(automl.trials_, automl.schema_.metric, quiet=opts["quiet"])
     _print_final(result)
+    click.echo(f"report written: {automl.workdir_ / 'report.html'}")
 
 
 @main.command("tune-nn")
@@ -198,13 +217,19 @@ def tune_nn(comp, **opts):
     from .ensemble import top_trials
     from .results import write_leaderboard
 
-    automl = _search(comp, ("nn",), opts)
-    _print_leaderboard(automl.trials_, automl.schema_.metric)
-    best = top_trials(automl.trials_, 1)
-    if not best:
-        raise AutomlTabError("no trial finished; raise --time-limit or --n-trials")
-    write_leaderboard(automl.workdir_, automl.trials_, [], None, automl.schema_.metric)
+    automl, progress = _search(comp, ("nn",), opts)
+    try:
+        best = top_trials(automl.trials_, 1)
+        if not best:
+            raise AutomlTabError("no trial finished; raise --time-limit or --n-trials")
+        write_leaderboard(automl.workdir_, automl.trials_, [], None, automl.schema_.metric)
+        progress.stage("report")
+        _write_report(automl.workdir_, opts["storage"], echo=False)
+    finally:
+        progress.close()
+    _print_leaderboard(automl.trials_, automl.schema_.metric, quiet=opts["quiet"])
     click.echo(f"best parameters (trial {best[0].number}): {json.dumps(best[0].params)}")
+    click.echo(f"report written: {automl.workdir_ / 'report.html'}")
     click.echo(
         f"saved in {automl.workdir_}; write a submission with: automl-tab submit {automl.workdir_}"
     )
@@ -221,6 +246,23 @@ def submit(workdir, top_k, output, storage):
     from .results import finalize
 
     _print_final(finalize(workdir, top_k=top_k, output=output, storage=storage))
+
+
+@main.command()
+@click.argument("workdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--storage", help="Trial store URL (default: SQLite in the workdir).")
+@_fail_cleanly
+def report(workdir, storage):
+    """Rebuild report.html and report.md of the run in WORKDIR (no training)."""
+    _write_report(workdir, storage)
+
+
+def _write_report(workdir, storage, echo=True):
+    from .report import write_report
+
+    html_path, _, n_plots = write_report(workdir, storage)
+    if echo:
+        click.echo(f"report written: {html_path} ({n_plots} plots) and report.md")
 
 
 @main.command("leaderboard")
@@ -313,38 +355,15 @@ def _names(cols) -> str:
     return f"{len(cols)}: {', '.join(cols)}" if cols else "-"
 
 
-class _TrialPrinter:
-    """One line per finished trial: number, score ± spread, best so far, time used, params."""
-
-    def __init__(self, budget: float):
-        self.budget = budget
-        self.best = None
-
-    def __call__(self, record):
-        elapsed = time.monotonic() - STARTED
-        if record.state == "COMPLETE":
-            if self.best is None or record.loss < self.best.loss:
-                self.best = record
-            result = f"{record.score:.5f} ± {record.score_std:.5f}"
-        else:
-            result = f"failed ({record.fail_reason})"
-        best = (
-            f"{self.best.score:.5f} ({self.best.model} #{self.best.number})" if self.best else "-"
-        )
-        params = " ".join(f"{k}={_fmt(v)}" for k, v in record.params.items())
-        click.echo(
-            f"{record.model:>4} trial {record.number:>3} | {result} | best {best} | "
-            f"{elapsed:.0f}/{self.budget:.0f}s | {params}"
-        )
-
-
 def _fmt(value):
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _print_leaderboard(records, metric, limit: int = 10):
+def _print_leaderboard(records, metric, limit: int = 10, quiet: bool = False):
     from .results import leaderboard
 
+    if quiet:
+        return
     click.echo(f"\nleaderboard ({metric}, mean ± std over splits):")
     for rank, r in enumerate([r for r in leaderboard(records) if r.state == "COMPLETE"][:limit], 1):
         epochs = ",".join(str(e) for e in r.best_epochs)

@@ -67,8 +67,8 @@ def test_completion_fills_every_row_and_keeps_search_predictions(comp, request):
     params = LightGBMModel.default_params()
     result = objective(params, number=1)
     assert len(result.split_scores) == 2
-    oof, test, scores = objective.complete(params, result.oof, result.test, number=1)
-    assert len(scores) == 2 and np.isfinite(oof).all()
+    oof, test, scores, capped = objective.complete(params, result.oof, result.test, number=1)
+    assert len(scores) == 2 and np.isfinite(oof).all() and not capped
     searched = ~np.isnan(result.oof.reshape(len(y), -1)).any(axis=1)
     np.testing.assert_allclose(oof[searched], result.oof[searched])
     # the test prediction is the mean over all 4 fold models

@@ -145,17 +145,21 @@ class Objective:
         """Fit the folds the search left out, so every row gets an out-of-fold prediction.
 
         `oof` and `test` are the trial's stored search predictions; returns the
-        (oof, test, fold_scores) over all folds, test being the mean of all fold models.
+        (oof, test, fold_scores, time_capped) over all folds, test being the mean of all fold
+        models, time_capped whether the deadline cut a fold short.
         """
         extra = range(self.n_splits, len(self.splits))
-        oof_sum, count, test_sum, scores, *_ = self._run_folds(extra, params, number, deadline)
+        oof_sum, count, test_sum, scores, _, _, histories = self._run_folds(
+            extra, params, number, deadline
+        )
+        capped = any(h.get("time_capped") for h in histories)
         searched = np.zeros(len(self.y))
         for i in range(self.n_splits):
             searched[self.splits[i][1]] += 1
         weights = searched.reshape((-1,) + (1,) * (oof_sum.ndim - 1))
         oof_sum = oof_sum + np.nan_to_num(np.asarray(oof, float)) * weights
         test_sum = test_sum + np.asarray(test, float) * self.n_splits
-        return _mean_oof(oof_sum, count + searched), test_sum / len(self.splits), scores
+        return _mean_oof(oof_sum, count + searched), test_sum / len(self.splits), scores, capped
 
 
 def _mean_oof(oof_sum, count):

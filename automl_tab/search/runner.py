@@ -74,6 +74,7 @@ def run_stages(
     deadline: float,
     on_trial: Callable[[TrialRecord], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> int:
     """Run trials until each study holds `n_trials` completed ones or time runs short.
 
@@ -104,6 +105,8 @@ def run_stages(
                 s.optimizer.fail_stale()
             continue
         stage = min(active, key=lambda s: (s.used / s.share, stages.index(s)))
+        if on_stage is not None:
+            on_stage(f"searching {stage.name}")
         cap = max(MIN_TRIAL_SECONDS, TRIAL_SHARE * budget * stage.share / total_share)
         record = _run_trial(stage, metric, min(deadline, time.monotonic() + cap))
         ran += 1

@@ -54,7 +54,9 @@ class TrialStore:
 
         from ..exceptions import ConfigError
 
-        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna
+            warnings.simplefilter("ignore")
+            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
         for attempt in range(OPEN_ATTEMPTS):
             try:
                 with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna
