@@ -79,6 +79,13 @@ def test_lightgbm_run_then_leaderboard_and_submit(multiclass_comp, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, log
     assert "cross-validated log_loss of the ensemble" in log and "submission written" in log
+    page = (work / "report.html").read_text()
+    assert page.count("<img") >= 4 and "confusion matrix" not in log  # plots are embedded
+    (work / "report.html").unlink()
+    result, log = invoke("report", work)
+    assert result.exit_code == 0 and "plots" in log
+    assert (work / "report.html").read_text().count("data:image/png;base64") >= 4
+    assert (work / "report.md").is_file() and list((work / "report_files").glob("*.png"))
     result, log = invoke("leaderboard", work, "--json")
     assert result.exit_code == 0, log
     trials = json.loads(result.output)
@@ -106,6 +113,15 @@ def test_bench_tabulates_cv_and_holdout(multiclass_comp, tmp_path):
     assert 0 < rows[0]["holdout_score"] < np.log(3) and rows[0]["peak_rss_mib"] > 10
     assert rows[0]["seconds"] > 0 and rows[0]["time_limit"] == 30
     assert "| multi | log_loss ↓ |" in out.read_text()
+
+
+def test_quiet_run_prints_results_only(binary_comp, tmp_path):
+    result, log = invoke(
+        "run", binary_comp, "--models", "lgbm", "--n-trials", "2", "--time-limit", "60",
+        "--workdir", tmp_path / "w", "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, log
+    assert "trial " not in log.split("ensemble")[0] and "submission written" in log
 
 
 def test_bench_refuses_a_folder_without_train_csv(tmp_path):

@@ -1,7 +1,6 @@
 """Real runs on small shipped competitions with tiny budgets (marked slow)."""
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -71,9 +70,8 @@ def test_run_penguins_end_to_end(tmp_path):
     assert summary["ensemble_cv"] <= members["oof_score"].min() + 1e-12
 
 
-def test_tune_nn_then_submit_with_bayes_opt(tmp_path):
-    comp = tmp_path / "titanic"
-    shutil.copytree(ROOT / "competitions" / "titanic", comp)
+def test_tune_nn_then_submit_with_bayes_opt(binary_comp, tmp_path):
+    comp = binary_comp
     work = tmp_path / "w"
     log = cli(
         "tune-nn",
@@ -96,7 +94,7 @@ def test_tune_nn_then_submit_with_bayes_opt(tmp_path):
     a, b = (tmp_path / "a.csv").read_bytes(), (tmp_path / "b.csv").read_bytes()
     assert a == b  # regenerating from the store is deterministic
     sub = pd.read_csv(tmp_path / "a.csv")
-    assert set(sub["Survived"]) <= {0, 1} and len(sub) == 223
+    assert set(sub["label"]) <= {"yes", "no"} and len(sub) == 60
     # rerunning the same command resumes the study: 3 trials kept, 1 more run
     log = cli(
         "tune-nn",

@@ -31,8 +31,9 @@ def finished(workdir, comp_name):
 def test_sigkill_then_rerun_keeps_finished_trials(binary_comp, tmp_path):
     work = tmp_path / "w"
     command = automl_tab(
-        "tune-nn", binary_comp, "--n-trials", "5", "--time-limit", "240", "--workdir", work
-    )
+        "tune-nn", binary_comp, "--n-trials", "5", "--time-limit", "240", "--workdir", work,
+        "--top-k", "1",
+    )  # fmt: skip
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     started = time.monotonic()
     while len(finished(work, binary_comp.name)) < 2 and time.monotonic() - started < 180:

@@ -139,14 +139,21 @@ def _status(stage: Stage, n_trials: int | None, deadline: float) -> str:
 
 
 def _run_trial(stage: Stage, metric, trial_deadline: float) -> TrialRecord:
+    optimizer = stage.optimizer
+    try:
+        return _score_and_record(stage, metric, trial_deadline)
+    except KeyboardInterrupt:  # wherever Ctrl-C lands, the running trial is marked failed
+        for number in optimizer.running():
+            optimizer.fail(number, "interrupted")
+        raise
+
+
+def _score_and_record(stage: Stage, metric, trial_deadline: float) -> TrialRecord:
     optimizer, store = stage.optimizer, stage.store
     number, params = optimizer.ask()
     started = time.monotonic()
     try:
         result = stage.objective(params, number=number, deadline=trial_deadline)
-    except KeyboardInterrupt:
-        optimizer.fail(number, "interrupted")
-        raise
     except TrialFailed as exc:
         optimizer.fail(number, str(exc))
         stage.failures += 1

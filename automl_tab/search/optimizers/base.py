@@ -6,7 +6,9 @@ ones and failing them is common to every backend.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import warnings
 
 from optuna.distributions import CategoricalDistribution
@@ -61,19 +63,18 @@ class StudyOptimizer:
     def ask(self) -> tuple[int, dict]:
         """Start a trial: a queued one (retried or enqueued) first, else a proposal. The trial
         beats a heartbeat into the store until `tell` or `fail`."""
-        from optuna.storages._heartbeat import get_heartbeat_thread
-
         self.fail_stale()
         waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         trial = self.study.ask(self.distributions) if waiting else self._propose()
-        beat = get_heartbeat_thread(trial._trial_id, self.study._storage)
-        beat.start()
-        self._running[trial.number] = (trial, beat)
+        self._running[trial.number] = (trial, _Heartbeat(self.study._storage, trial._trial_id))
         return trial.number, dict(trial.params)
+
+    def running(self) -> list[int]:
+        return list(self._running)
 
     def _finish(self, number: int):
         trial, beat = self._running.pop(number)
-        beat.join()
+        beat.stop()
         return trial
 
     def _propose(self):
@@ -93,3 +94,28 @@ class StudyOptimizer:
         for key, value in {**(attrs or {}), "fail_reason": reason}.items():
             trial.set_user_attr(key, value)
         self.study.tell(trial, state=TrialState.FAIL)
+
+
+class _Heartbeat:
+    """Records the trial's heartbeat every interval on a daemon thread (Optuna's own thread is
+    not a daemon and would keep an interrupted process alive)."""
+
+    def __init__(self, storage, trial_id: int):
+        self._stop = threading.Event()
+        interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
+        if interval is None:
+            return
+        thread = threading.Thread(
+            target=self._beat, args=(storage, trial_id, interval), daemon=True
+        )
+        thread.start()
+
+    def _beat(self, storage, trial_id: int, interval: float):
+        while not self._stop.is_set():
+            # A lost beat only means a later retry, never a crash.
+            with contextlib.suppress(Exception):
+                storage.record_heartbeat(trial_id)
+            self._stop.wait(interval)
+
+    def stop(self):
+        self._stop.set()
