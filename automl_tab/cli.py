@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import time
 import warnings
@@ -31,7 +32,11 @@ def _fail_cleanly(func):
             click.echo(
                 "interrupted: finished trials are kept in the workdir; rerun to go on", err=True
             )
-            sys.exit(130)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # The running trial is already marked failed and every file is written atomically;
+            # exiting at once spares the user a wait on library threads at interpreter exit.
+            os._exit(130)
 
     return wrapper
 
@@ -293,6 +298,7 @@ def _write_report(workdir, storage, echo=True):
 @_fail_cleanly
 def leaderboard_cmd(workdir, storage, as_json):
     """Print the trials of the run in WORKDIR, best first (all families, any state)."""
+    from .progress import fmt_value
     from .results import leaderboard
     from .results import load_trials
     from .results import read_run
@@ -307,7 +313,7 @@ def leaderboard_cmd(workdir, storage, as_json):
         result = f"{r.score:.5f} ± {r.score_std:.5f}" if r.state == "COMPLETE" else r.state
         if r.fail_reason:
             result += f" ({r.fail_reason})"
-        params = " ".join(f"{k}={_fmt(v)}" for k, v in r.params.items())
+        params = " ".join(f"{k}={fmt_value(v)}" for k, v in r.params.items())
         click.echo(f"{rank:>4}. {r.model:>4} trial {r.number:>3}  {result}  {params}")
 
 
@@ -374,10 +380,6 @@ def info(comp, target, id_column, task, metric):
 def _names(cols) -> str:
     cols = list(cols)
     return f"{len(cols)}: {', '.join(cols)}" if cols else "-"
-
-
-def _fmt(value):
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _print_leaderboard(records, metric, limit: int = 10, quiet: bool = False):

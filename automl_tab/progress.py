@@ -11,7 +11,7 @@ import time
 import click
 
 
-def _fmt(value):
+def fmt_value(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
@@ -93,7 +93,7 @@ class RunProgress:
         best = "-"
         if self.best is not None:
             best = f"{self.best.score:.5f} ({self.best.model} #{self.best.number})"
-        params = " ".join(f"{k}={_fmt(v)}" for k, v in record.params.items())
+        params = " ".join(f"{k}={fmt_value(v)}" for k, v in record.params.items())
         self.echo(
             f"{record.model:>4} trial {record.number:>3} | {result} | best {best} | "
             f"{self.elapsed():.0f}/{self.budget:.0f}s | {params}"
