@@ -151,6 +151,9 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_trials(binary_comp, tmp_path):
         [sys.executable, "-m", "automl_tab", "run", str(binary_comp), "--models", "nn",
          "--time-limit", "300", "--workdir", str(work), "--output", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        # As at a terminal: a shell running CI in the background starts children with SIGINT
+        # ignored, and Python then never raises KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     store = TrialStore(work, "nn", namespace=binary_comp.name)
     started = time.monotonic()
