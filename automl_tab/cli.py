@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 import time
 import warnings
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from . import interrupt
 from .config import BACKENDS
 from .config import RunConfig
 from .exceptions import AutomlTabError
@@ -25,18 +25,12 @@ def _fail_cleanly(func):
     def wrapper(*args, **kwargs):
         warnings.filterwarnings("ignore")
         try:
-            return func(*args, **kwargs)
+            with interrupt.handling():
+                return func(*args, **kwargs)
         except AutomlTabError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
-            click.echo(
-                "interrupted: finished trials are kept in the workdir; rerun to go on", err=True
-            )
-            sys.stdout.flush()
-            sys.stderr.flush()
-            # The running trial is already marked failed and every file is written atomically;
-            # exiting at once spares the user a wait on library threads at interpreter exit.
-            os._exit(130)
+            interrupt.exit_now()  # the running trial is already marked failed
 
     return wrapper
 

@@ -174,3 +174,34 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_trials(binary_comp, tmp_path):
     states = [r.state for r in store.records()]
     assert "COMPLETE" in states and "RUNNING" not in states
     assert os.path.getsize(work / "study.db") > 0
+
+
+SWALLOWING_PROGRAM = """
+import sys, time
+from pathlib import Path
+from automl_tab import interrupt
+
+marker = Path(sys.argv[1])
+with interrupt.handling(), interrupt.cleanup(lambda: marker.write_text("cleaned")):
+    print("ready", flush=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.05)
+        except KeyboardInterrupt:  # as a library callback would: printed, then lost
+            pass
+"""
+
+
+def test_ctrl_c_stops_even_when_a_library_swallows_it(tmp_path):
+    marker = tmp_path / "cleaned"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SWALLOWING_PROGRAM, str(marker)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "interrupted" in stderr
+    assert marker.read_text() == "cleaned"

@@ -15,6 +15,7 @@ from dataclasses import field
 
 from optuna.trial import TrialState
 
+from .. import interrupt
 from ..exceptions import AutomlTabError
 from ..exceptions import TrialFailed
 from .store import TrialStore
@@ -94,6 +95,7 @@ def run_stages(
     total_share = sum(s.share for s in stages) or 1.0
     ran = 0
     while True:
+        interrupt.check()
         status = {id(s): _status(s, n_trials, deadline) for s in stages if not s.done}
         active = [s for s in stages if status.get(id(s)) == "go"]
         if not active:
@@ -139,12 +141,15 @@ def _status(stage: Stage, n_trials: int | None, deadline: float) -> str:
 
 
 def _run_trial(stage: Stage, metric, trial_deadline: float) -> TrialRecord:
-    optimizer = stage.optimizer
+    def mark_failed() -> None:
+        for number in stage.optimizer.running():
+            stage.optimizer.fail(number, "interrupted")
+
     try:
-        return _score_and_record(stage, metric, trial_deadline)
+        with interrupt.cleanup(mark_failed):
+            return _score_and_record(stage, metric, trial_deadline)
     except KeyboardInterrupt:  # wherever Ctrl-C lands, the running trial is marked failed
-        for number in optimizer.running():
-            optimizer.fail(number, "interrupted")
+        mark_failed()
         raise
 
 
