@@ -1,0 +1,242 @@
+"""`automl-tab bench-nn`: the network stage against the course's training loop.
+
+The same pyramid configurations run, on the same splits and the same preprocessed arrays,
+through
+(a) a faithful reimplementation of the course's `evaluate_network` (lesson 8.4): a Keras
+    model trained with `fit` at its default batch size (32), `EarlyStopping(monitor=
+    "val_loss", min_delta=1e-3, patience, restore_best_weights=True)`, scored with
+    `model.predict` and the metric, `clear_session()` once per configuration; and
+(b) automl-tab's Objective, exactly as the search calls it.
+Both build the same network (pyramid widths, PReLU, dropout, Adam, no L2) with the same
+patience and epoch cap, so only the training loop differs. Preprocessing is done once, before
+the clocks start, for both. The figures: trials per minute of each loop, and the mean
+competition-metric loss over the configurations.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import resource
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .metrics import get_metric
+from .models.pyramid_nn import MAX_LAYERS
+from .models.pyramid_nn import PyramidNNModel
+from .models.pyramid_nn import pyramid_widths
+from .preprocessing import build_preprocessor
+from .preprocessing import encode_target
+from .preprocessing import prepare_features
+from .schema import infer_schema
+from .splits import make_splits
+
+COURSE_BATCH = 32  # Keras fit's default: the course never sets one
+COURSE_SPLITS = 2
+COURSE_TEST_SIZE = 0.1
+COURSE_PATIENCE = 10
+COURSE_EPOCHS = 500
+
+
+@dataclass
+class BenchNNResult:
+    ref_seconds: list[float]
+    ours_seconds: list[float]
+    ref_losses: list[float]
+    ours_losses: list[float]
+    rss_mb: list[float]  # resident memory after each of our trials
+
+    @property
+    def speedup(self) -> float:
+        return sum(self.ref_seconds) / max(sum(self.ours_seconds), 1e-9)
+
+    def summary_line(self) -> str:
+        return (
+            f"nn-throughput speedup={self.speedup:.2f} "
+            f"loss_ref={np.mean(self.ref_losses):.5f} loss_ours={np.mean(self.ours_losses):.5f}"
+        )
+
+
+def sample_configs(n: int, seed: int) -> list[dict]:
+    """`n` seeded points of the course's search (dropout, learning rate, neuron_pct,
+    neuron_shrink; the learning rate on a log scale), with the course's fixed choices."""
+    space = {d.name: d for d in PyramidNNModel.search_space().dimensions}
+    rng = np.random.default_rng(seed)
+    configs = []
+    for _ in range(n):
+        params = {
+            name: space[name].from_unit(float(rng.uniform()))
+            for name in ("neuron_pct", "neuron_shrink", "dropout", "learning_rate")
+        }
+        params.update(
+            max_layers=MAX_LAYERS,
+            activation="prelu",
+            optimizer="adam",
+            batch_size=COURSE_BATCH,
+            l2=0.0,
+        )
+        configs.append(params)
+    return configs
+
+
+def course_evaluate(keras, params, task, n_classes, split_arrays, metric, seed, log_target):
+    """The course's evaluate_network: fit / predict per split, clear_session at the end."""
+    scores = []
+    for X_tr, y_tr, X_va, y_va in split_arrays:
+        fit_tr, fit_va = (np.log1p(y_tr), np.log1p(y_va)) if log_target else (y_tr, y_va)
+        keras.utils.set_random_seed(seed)
+        n_out = n_classes if task == "multiclass" else 1
+        widths = pyramid_widths(
+            params["neuron_pct"],
+            params["neuron_shrink"],
+            max_layers=params["max_layers"],
+            n_inputs=X_tr.shape[1],
+            n_outputs=n_out,
+        )
+        model = keras.Sequential([keras.Input((X_tr.shape[1],))])
+        for width in widths:
+            model.add(keras.layers.Dense(width))
+            model.add(keras.layers.PReLU())
+            model.add(keras.layers.Dropout(params["dropout"]))
+        head = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}[task]
+        model.add(keras.layers.Dense(n_out, activation=head))
+        loss = {
+            "binary": "binary_crossentropy",
+            "multiclass": "categorical_crossentropy",
+            "regression": "mean_squared_error",
+        }[task]
+        model.compile(loss=loss, optimizer=keras.optimizers.Adam(params["learning_rate"]))
+        target_tr, target_va = fit_tr, fit_va
+        if task == "multiclass":  # the course one-hot encodes the target
+            target_tr, target_va = np.eye(n_classes)[y_tr], np.eye(n_classes)[y_va]
+        monitor = keras.callbacks.EarlyStopping(
+            monitor="val_loss",
+            min_delta=1e-3,
+            patience=COURSE_PATIENCE,
+            verbose=0,
+            mode="auto",
+            restore_best_weights=True,
+        )
+        model.fit(
+            X_tr,
+            target_tr,
+            validation_data=(X_va, target_va),
+            callbacks=[monitor],
+            verbose=0,
+            epochs=COURSE_EPOCHS,
+        )
+        pred = model.predict(X_va, verbose=0).astype(np.float64)
+        if task == "binary":
+            pred = np.column_stack([1 - pred[:, 0], pred[:, 0]])
+        elif task == "regression":
+            pred = np.expm1(pred[:, 0]) if log_target else pred[:, 0]
+        scores.append(metric.score(y_va, pred))
+    keras.backend.clear_session()
+    return float(np.mean(scores))
+
+
+def run_bench_nn(comp, *, n_configs: int, seed: int = 0, reference: bool = True, log=print):
+    """Run both loops over `n_configs` configurations; returns a BenchNNResult."""
+    from ._compat import import_keras
+    from .search.objective import Objective
+
+    keras = import_keras()
+    schema = infer_schema(comp)
+    labelled = comp.train[schema.target].notna()
+    train = comp.train.loc[labelled].reset_index(drop=True)
+    X = prepare_features(train, schema)
+    y = encode_target(train[schema.target], schema)
+    X_test = prepare_features(comp.test.iloc[:1], schema)  # test predictions are not timed
+    metric = get_metric(schema.metric)
+    splits = make_splits(
+        y,
+        stratify=schema.is_classification,
+        n_splits=COURSE_SPLITS,
+        test_size=COURSE_TEST_SIZE,
+        random_state=seed,
+    )
+    n_classes = len(schema.classes or ())
+    objective = Objective(
+        PyramidNNModel,
+        X=X,
+        y=y,
+        X_test=X_test,
+        preprocessor=build_preprocessor(schema),
+        splits=splits,
+        metric=metric,
+        task=schema.task,
+        n_classes=n_classes,
+        log_target=schema.log_target,
+        model_options={"max_epochs": COURSE_EPOCHS, "patience": COURSE_PATIENCE},
+        seed=seed,
+    )
+    split_arrays = []
+    for i, (train_idx, valid_idx) in enumerate(splits):
+        X_tr, X_va, _ = objective.split_data(i)  # fitted on the split's training rows only
+        split_arrays.append((X_tr, y[train_idx], X_va, y[valid_idx]))
+    log(
+        f"bench-nn: {comp.name}, {len(y)} rows x {split_arrays[0][0].shape[1]} inputs, "
+        f"{n_configs} configurations, {COURSE_SPLITS} splits, patience {COURSE_PATIENCE}"
+    )
+    result = BenchNNResult([], [], [], [], [])
+    for k, params in enumerate(sample_configs(n_configs, seed)):
+        if reference:
+            started = time.perf_counter()
+            ref = course_evaluate(
+                keras,
+                params,
+                schema.task,
+                n_classes,
+                split_arrays,
+                metric,
+                seed + k,
+                schema.log_target,
+            )
+            result.ref_seconds.append(time.perf_counter() - started)
+            result.ref_losses.append(metric.to_loss(ref))
+        started = time.perf_counter()
+        trial = objective(params, number=k)
+        result.ours_seconds.append(time.perf_counter() - started)
+        result.ours_losses.append(metric.to_loss(trial.score))
+        gc.collect()
+        result.rss_mb.append(current_rss_mb())
+        ref_text = (
+            f"course {result.ref_seconds[-1]:6.1f}s loss {result.ref_losses[-1]:.5f} | "
+            if reference
+            else ""
+        )
+        log(
+            f"  config {k:3d} | {ref_text}ours {result.ours_seconds[-1]:6.1f}s "
+            f"loss {result.ours_losses[-1]:.5f} | rss {result.rss_mb[-1]:.0f} MB | "
+            + json.dumps({n: _short(v) for n, v in params.items() if n != "max_layers"})
+        )
+    return result
+
+
+def memory_line(result: BenchNNResult) -> str:
+    """Resident memory after the first trials against the peak of all later ones."""
+    rss = result.rss_mb
+    base = rss[min(len(rss) - 1, max(0, math.ceil(len(rss) * 0.05) - 1))]
+    peak_later = max(rss) if rss else float("nan")
+    growth = 100.0 * (peak_later - base) / base if base else float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return (
+        f"nn-memory trials={len(rss)} rss_early_mb={base:.0f} rss_peak_mb={peak_later:.0f} "
+        f"growth={growth:.1f}% process_peak_mb={peak:.0f}"
+    )
+
+
+def current_rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * resource.getpagesize() / 2**20
+    except OSError:  # not Linux: the peak is the best we have
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _short(value):
+    return float(f"{value:.4g}") if isinstance(value, float) else value
