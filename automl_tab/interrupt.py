@@ -11,6 +11,7 @@ watchdog: if the process is still alive GRACE_SECONDS later, it runs the registe
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -37,14 +38,25 @@ def handling() -> Iterator[None]:
         threading.current_thread() is threading.main_thread()
         and previous is signal.default_int_handler
     )
+    previous_hook = sys.unraisablehook
     if take_over:
         _requested.clear()
         signal.signal(signal.SIGINT, _on_sigint)
+        sys.unraisablehook = functools.partial(_quiet_about_interrupts, previous_hook)
     try:
         yield
     finally:
         if take_over:
             signal.signal(signal.SIGINT, previous)
+            sys.unraisablehook = previous_hook
+
+
+def _quiet_about_interrupts(report, unraisable) -> None:
+    """A swallowed KeyboardInterrupt is the watchdog's to handle: no "Exception ignored"
+    traceback for the user. Anything else is reported as Python would."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        return
+    report(unraisable)
 
 
 def requested() -> bool:

@@ -25,6 +25,20 @@ MAX_LAYERS = 10  # the course's layer cap
 # gradients about 64 MB), so any point of the space fits in memory on a small machine.
 MAX_PARAMS = 4_000_000
 PREDICT_BATCH = 8192
+# On a CPU a tiny mini-batch costs about as much per step as a large one, so an epoch of many
+# small steps is mostly overhead (bench-nn on otto: see the README). The searched batch size is
+# a floor: it doubles until an epoch has at most this many steps, and the learning rate grows
+# with the square root of the factor, the usual rule for Adam-like optimizers.
+MAX_STEPS_PER_EPOCH = 128
+MAX_BATCH = 4096
+
+
+def scaled_batch(batch_size: int, n_rows: int, max_steps: int = MAX_STEPS_PER_EPOCH) -> int:
+    """`batch_size`, doubled while an epoch of `n_rows` would take more than `max_steps` steps."""
+    batch = int(batch_size)
+    while n_rows > batch * max_steps and batch * 2 <= MAX_BATCH:
+        batch *= 2
+    return batch
 
 
 def count_params(n_inputs: int, widths: list[int], n_outputs: int) -> int:
@@ -162,9 +176,9 @@ class PyramidNNModel:
         outputs = layers.Dense(self.n_outputs, activation=head)(x)
         model = keras.Model(inputs, outputs)
         optimizers = {
-            "adam": lambda: keras.optimizers.Adam(self.learning_rate),
-            "rmsprop": lambda: keras.optimizers.RMSprop(self.learning_rate),
-            "sgd": lambda: keras.optimizers.SGD(self.learning_rate, momentum=0.9, nesterov=True),
+            "adam": lambda: keras.optimizers.Adam(self.learning_rate_),
+            "rmsprop": lambda: keras.optimizers.RMSprop(self.learning_rate_),
+            "sgd": lambda: keras.optimizers.SGD(self.learning_rate_, momentum=0.9, nesterov=True),
         }
         losses = {
             "binary": keras.losses.BinaryCrossentropy,
@@ -200,6 +214,8 @@ class PyramidNNModel:
             n_inputs=X.shape[1],
             n_outputs=self.n_outputs,
         )
+        self.batch_size_ = scaled_batch(self.batch_size, len(X))
+        self.learning_rate_ = self.learning_rate * (self.batch_size_ / self.batch_size) ** 0.5
         self.model_, loss_fn, optimizer = self._build(keras, X.shape[1])
         import tensorflow as tf
 
@@ -212,7 +228,7 @@ class PyramidNNModel:
             y=self._encode_y(y),
             X_val=X_val,
             y_val=self._encode_y(y_val),
-            batch_size=int(self.batch_size),
+            batch_size=self.batch_size_,
             max_epochs=self.max_epochs,
             patience=self.patience,
             min_delta=self.min_delta,
