@@ -145,3 +145,26 @@ def test_holdout_score_matches_the_metric_definitions(tmp_path):
     meta.update(metric="log_loss", task="multiclass", classes=["a", "b"])
     expected = -np.mean(np.log([0.9, 0.8, 0.5, 0.5]))
     assert holdout_score(tmp_path, sub, meta) == pytest.approx(expected)
+
+
+def test_bench_nn_compares_the_course_loop_with_ours(multiclass_comp, monkeypatch):
+    from automl_tab import bench_nn
+
+    drawn = bench_nn.sample_configs(2, seed=0)
+    assert len(drawn) == 2 and drawn[0] != drawn[1] and drawn[0]["batch_size"] == 32
+    # Small networks keep CI fast; the drawn ones can hold millions of weights.
+    small = [{**c, "neuron_pct": 0.01, "learning_rate": 0.01} for c in drawn]
+    monkeypatch.setattr(bench_nn, "sample_configs", lambda n, seed: small[:n])
+    result, log = invoke("bench-nn", multiclass_comp, "--n-configs", "1")
+    assert result.exit_code == 0, log
+    lines = log.strip().splitlines()
+    assert lines[-2].startswith("nn-memory trials=1 ")
+    fields = dict(item.split("=") for item in lines[-1].split()[1:])
+    assert lines[-1].startswith("nn-throughput ") and set(fields) == {
+        "speedup",
+        "loss_ref",
+        "loss_ours",
+    }
+    assert float(fields["speedup"]) > 0
+    # Same configurations, same splits: the two loops reach comparable losses.
+    assert 0 < float(fields["loss_ours"]) < 2 * float(fields["loss_ref"])
