@@ -28,9 +28,8 @@ from .metrics import get_metric
 from .models.pyramid_nn import MAX_LAYERS
 from .models.pyramid_nn import PyramidNNModel
 from .models.pyramid_nn import pyramid_widths
-from .preprocessing import build_preprocessor
-from .preprocessing import encode_target
-from .preprocessing import prepare_features
+from .pipeline import build_objective
+from .pipeline import training_data
 from .schema import infer_schema
 from .splits import make_splits
 
@@ -141,15 +140,11 @@ def course_evaluate(keras, params, task, n_classes, split_arrays, metric, seed, 
 def run_bench_nn(comp, *, n_configs: int, seed: int = 0, reference: bool = True, log=print):
     """Run both loops over `n_configs` configurations; returns a BenchNNResult."""
     from ._compat import import_keras
-    from .search.objective import Objective
 
     keras = import_keras()
     schema = infer_schema(comp)
-    labelled = comp.train[schema.target].notna()
-    train = comp.train.loc[labelled].reset_index(drop=True)
-    X = prepare_features(train, schema)
-    y = encode_target(train[schema.target], schema)
-    X_test = prepare_features(comp.test.iloc[:1], schema)  # test predictions are not timed
+    X, y, X_test = training_data(comp, schema)
+    X_test = X_test.iloc[:1]  # test predictions are not part of the comparison
     metric = get_metric(schema.metric)
     splits = make_splits(
         y,
@@ -159,17 +154,13 @@ def run_bench_nn(comp, *, n_configs: int, seed: int = 0, reference: bool = True,
         random_state=seed,
     )
     n_classes = len(schema.classes or ())
-    objective = Objective(
+    objective = build_objective(
         PyramidNNModel,
-        X=X,
-        y=y,
-        X_test=X_test,
-        preprocessor=build_preprocessor(schema),
-        splits=splits,
-        metric=metric,
-        task=schema.task,
-        n_classes=n_classes,
-        log_target=schema.log_target,
+        schema,
+        X,
+        y,
+        X_test,
+        splits,
         model_options={"max_epochs": COURSE_EPOCHS, "patience": COURSE_PATIENCE},
         seed=seed,
     )

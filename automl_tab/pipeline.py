@@ -53,6 +53,36 @@ def default_workdir(comp_name: str) -> Path:
     return Path("submissions") / comp_name
 
 
+def training_data(comp: Competition, schema: DatasetSchema):
+    """(X, y, X_test): features of the labelled training rows, the encoded target, and the
+    test features, ready for the folds' preprocessors."""
+    target = comp.train[schema.target]
+    labelled = target.notna() & (target.astype("string").str.strip() != "")
+    train = comp.train.loc[labelled].reset_index(drop=True)
+    X = prepare_features(train, schema)
+    y = encode_target(train[schema.target], schema)
+    return X, y, prepare_features(comp.test, schema)
+
+
+def build_objective(model_cls, schema: DatasetSchema, X, y, X_test, folds, **options):
+    """The Objective of one model family on these folds, with the schema's task and metric."""
+    from .search import Objective
+
+    return Objective(
+        model_cls,
+        X=X,
+        y=y,
+        X_test=X_test,
+        preprocessor=build_preprocessor(schema),
+        splits=folds,
+        metric=get_metric(schema.metric),
+        task=schema.task,
+        n_classes=len(schema.classes or ()),
+        log_target=schema.log_target,
+        **options,
+    )
+
+
 def reserve_seconds(time_limit: float) -> float:
     """Time kept back for the ensemble, the submission, the report and the exit (measured:
     about 5 s on a small competition, most of it importing matplotlib and drawing)."""
@@ -88,13 +118,7 @@ class AutoTab:
         schema = infer_schema(comp)
         workdir = Path(cfg.workdir or default_workdir(comp.name))
         _prepare_workdir(workdir)
-        labelled = comp.train[schema.target].notna() & (
-            comp.train[schema.target].astype("string").str.strip() != ""
-        )
-        train = comp.train.loc[labelled].reset_index(drop=True)
-        X = prepare_features(train, schema)
-        y = encode_target(train[schema.target], schema)
-        X_test = prepare_features(comp.test, schema)
+        X, y, X_test = training_data(comp, schema)
         self._save_run(workdir, comp, schema, y)
         folds = make_splits(
             y,
@@ -127,7 +151,6 @@ class AutoTab:
 
     def _stages(self, schema, X, y, X_test, folds, workdir, comp_name):
         from .models import get_model
-        from .search import Objective
         from .search import TrialStore
         from .search.optimizers import get_optimizer
         from .search.runner import Stage
@@ -153,18 +176,14 @@ class AutoTab:
             options = (
                 {"max_epochs": cfg.max_epochs, "patience": cfg.patience} if name == "nn" else {}
             )
-            objective = Objective(
+            objective = build_objective(
                 model_cls,
-                X=X,
-                y=y,
-                X_test=X_test,
-                preprocessor=build_preprocessor(schema),
-                splits=folds,
+                schema,
+                X,
+                y,
+                X_test,
+                folds,
                 n_splits=cfg.n_splits,
-                metric=get_metric(schema.metric),
-                task=schema.task,
-                n_classes=len(schema.classes or ()),
-                log_target=schema.log_target,
                 model_options=options,
                 seed=cfg.seed,
                 cache=cache,

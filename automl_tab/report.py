@@ -239,12 +239,18 @@ def _convergence(report, plt, records, metric):
         best = np.maximum.accumulate(s) if metric.greater_is_better else np.minimum.accumulate(s)
         ax.scatter(x, s, s=14, alpha=0.7, label="trial")
         ax.step(x, best, where="post", color="C3", label="best so far")
-        lo, hi = np.percentile(s, [0, 90] if not metric.greater_is_better else [10, 100])
-        pad = 0.1 * (hi - lo or 1)
-        ax.set_ylim(lo - pad, hi + pad)  # a few failed-looking outliers must not flatten it
+        _focus(ax, s, metric)
         ax.set(title=f"{family}: convergence", xlabel="trial number", ylabel=metric.name)
         ax.legend(fontsize=8)
     report.figure(fig, "convergence", "Score against trial number, with the best so far.")
+
+
+def _focus(ax, scores, metric) -> None:
+    """Show the best 90 % of the scores: a few failed-looking outliers must not flatten the
+    good region."""
+    lo, hi = np.percentile(scores, [0, 90] if not metric.greater_is_better else [10, 100])
+    pad = 0.1 * (hi - lo or 1)
+    ax.set_ylim(lo - pad, hi + pad)
 
 
 def _parameters(report, plt, records, metric):
@@ -269,13 +275,15 @@ def _parameters(report, plt, records, metric):
                 ax.scatter(idx + jitter, scores, s=12, alpha=0.7)
                 ax.set_xticks(range(len(levels)), levels, fontsize=8)
             ax.set(xlabel=name, ylabel=metric.name)
+            _focus(ax, scores, metric)
         for ax in list(axes.flat)[len(names) :]:
             ax.set_visible(False)
         fig.tight_layout()
         report.figure(
             fig,
             f"params-{family}",
-            f"{family}: score against each searched parameter (colour: trial order).",
+            f"{family}: score against each searched parameter (colour: trial order; the worst "
+            "10 % of trials are off the scale).",
         )
 
 
