@@ -36,7 +36,13 @@ def compile_steps(tf, model, loss_fn, optimizer, batch_size: int):
                 penalty = tf.add_n(model.losses) if model.losses else 0.0
                 objective = loss + penalty
             grads = tape.gradient(objective, variables)
-            optimizer.apply_gradients(zip(grads, variables))
+            # The optimizer's own update rule, without apply_gradients' tf.distribute merge
+            # call: traced in a graph, that path keeps ~3 MB of native TensorFlow memory per
+            # model for the life of the process (measured); this one keeps none.
+            learning_rate = tf.cast(optimizer.learning_rate, tf.float32)
+            for grad, variable in zip(grads, variables):
+                optimizer.update_step(grad, variable, learning_rate)
+            optimizer.iterations.assign_add(1)
             total += loss * tf.cast(tf.shape(idx)[0], tf.float32)
         return total / tf.cast(n, tf.float32)
 
