@@ -21,6 +21,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 
 GRACE_SECONDS = 5.0
+CLEANUP_ATTEMPTS = 4
 EXIT_CODE = 130
 MESSAGE = "interrupted: finished trials are kept in the workdir; rerun to go on"
 
@@ -89,8 +90,12 @@ def exit_now() -> None:
     if not _exit_lock.acquire(blocking=False):
         time.sleep(3600)  # another thread is exiting: let it finish
     for func in list(_cleanups):
-        with contextlib.suppress(Exception):
-            func()
+        for _ in range(CLEANUP_ATTEMPTS):  # the main thread may hold the store's lock a moment
+            try:
+                func()
+                break
+            except Exception:
+                time.sleep(0.5)
     with contextlib.suppress(Exception):
         print(MESSAGE, file=sys.stderr)
         sys.stdout.flush()
