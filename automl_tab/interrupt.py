@@ -60,10 +60,6 @@ def _quiet_about_interrupts(report, unraisable) -> None:
     report(unraisable)
 
 
-def requested() -> bool:
-    return _requested.is_set()
-
-
 def check() -> None:
     """Raise KeyboardInterrupt if Ctrl-C was pressed, even if its first one was swallowed."""
     if _requested.is_set():

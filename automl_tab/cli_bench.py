@@ -1,0 +1,75 @@
+"""Benchmark commands: `bench` (the full pipeline on several folders, scored against their
+answer keys) and `bench-nn` (the network stage against the course's training loop). Only these
+read a folder's solution.csv, never the pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .cli import _fail_cleanly
+from .cli import _load
+from .cli import _schema_options
+from .cli import main
+from .exceptions import AutomlTabError
+
+
+@main.command()
+@click.argument("comps", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--time-limit", type=click.FloatRange(min=1), default=300, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Markdown table to write (a .json with the same name goes beside it).",
+)
+@click.option("--models", default="nn,lgbm", show_default=True, help="Passed on to `run`.")
+@_fail_cleanly
+def bench(comps, time_limit, seed, out, models):
+    """Run the full pipeline on each competition folder and tabulate CV and holdout scores,
+    time, peak memory and trials (the holdout needs the folder's solution.csv)."""
+    from .bench import run_bench
+
+    missing = [str(c) for c in comps if not (c / "train.csv").is_file()]
+    if missing:
+        raise AutomlTabError(f"not a competition folder (no train.csv): {', '.join(missing)}")
+    _, table = run_bench(
+        comps,
+        time_limit=time_limit,
+        seed=seed,
+        out=out,
+        extra=("--models", models),
+        echo=click.echo,
+    )
+    click.echo(table, nl=False)
+
+
+@main.command("bench-nn")
+@click.argument("comp", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--n-configs", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--reference/--no-reference",
+    default=True,
+    show_default=True,
+    help="Also run the course's loop (--no-reference: ours only, e.g. for a memory run).",
+)
+@_schema_options
+@_fail_cleanly
+def bench_nn(comp, n_configs, seed, reference, target, id_column, task, metric):
+    """Time the network stage against the course's Keras fit/predict loop on the same
+    configurations and splits; the last line gives the speedup and both mean losses."""
+    from .bench_nn import memory_line
+    from .bench_nn import run_bench_nn
+
+    result = run_bench_nn(
+        _load(comp, target, id_column, task, metric),
+        n_configs=n_configs,
+        seed=seed,
+        reference=reference,
+        log=click.echo,
+    )
+    click.echo(memory_line(result))
+    if reference:
+        click.echo(result.summary_line())
