@@ -89,7 +89,14 @@ def feature_groups(schema: DatasetSchema) -> dict[str, list[str]]:
 
 
 class SkewAwareScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
-    """Z-score, except columns skewed beyond `skew_limit`, which get a normal-quantile map."""
+    """Z-score, except columns skewed beyond `skew_limit`, which get a normal-quantile map.
+
+    Values outside the range seen in fit are clipped to it first. A network extrapolates
+    linearly, and one extreme row can cost a whole score: on house-prices a test house with
+    a living area beyond any training house was priced at 4x its value by the best network
+    (log error 1.38, 30 % of the holdout's squared error). Trees already treat such values
+    as the largest seen, so clipping changes nothing for them.
+    """
 
     def __init__(self, skew_limit: float = SKEW_LIMIT):
         self.skew_limit = skew_limit
@@ -101,6 +108,7 @@ class SkewAwareScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             warnings.simplefilter("ignore", RuntimeWarning)  # near-constant columns
             skew = np.nan_to_num(stats.skew(X, axis=0), nan=0.0)
         self.skewed_ = np.abs(skew) > self.skew_limit
+        self.low_, self.high_ = X.min(axis=0), X.max(axis=0)
         self.scaler_ = StandardScaler().fit(X)
         if self.skewed_.any():
             n_quantiles = max(10, min(1000, X.shape[0]))
@@ -113,11 +121,11 @@ class SkewAwareScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        X = np.asarray(X, dtype=float)
+        X = np.clip(np.asarray(X, dtype=float), self.low_, self.high_)
         out = self.scaler_.transform(X)
         if self.skewed_.any():
             out[:, self.skewed_] = self.quantile_.transform(X[:, self.skewed_])
-        return np.clip(out, -8, 8)  # far test outliers must not blow up a network's inputs
+        return np.clip(out, -8, 8)  # a column with a few far points in training, too
 
 
 def _flatten_text(X):

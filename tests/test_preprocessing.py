@@ -55,6 +55,18 @@ def test_skewed_columns_get_a_quantile_map():
     assert abs(out[:, 1].mean()) < 0.1 and out[:, 1].max() < 8.1
 
 
+def test_values_beyond_the_training_range_are_clipped_to_it():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=500), rng.lognormal(sigma=2, size=500)])
+    scaler = SkewAwareScaler().fit(X)
+    far = np.array([[X[:, 0].max() * 10, X[:, 1].max() * 10]])
+    edge = np.array([[X[:, 0].max(), X[:, 1].max()]])
+    np.testing.assert_allclose(scaler.transform(far), scaler.transform(edge))
+    low = np.array([[X[:, 0].min() - 100, X[:, 1].min() - 100]])
+    edge_low = np.array([[X[:, 0].min(), X[:, 1].min()]])
+    np.testing.assert_allclose(scaler.transform(low), scaler.transform(edge_low))
+
+
 def test_datetime_and_text_columns(binary_comp):
     rng = np.random.default_rng(1)
     for name in ("train.csv", "test.csv"):
