@@ -112,3 +112,30 @@ def test_runner_records_failures_and_goes_on(binary_comp, tmp_path):
         assert r.state in ("COMPLETE", "FAIL")
         assert (r.state == "COMPLETE") == store.has_predictions(r.number)
     assert optuna.load_study(study_name="nn", storage=store.url).trials[0].state.name == "FAIL"
+
+
+def test_a_reused_training_graph_trains_exactly_as_a_new_one(binary_comp):
+    from automl_tab.models import _keras_loop
+
+    objective, y, splits = objective_for(binary_comp)
+    X_tr, X_va, X_te = objective.split_data(0)
+    (train_idx, valid_idx) = splits[0]
+
+    def fit(seed, **params):
+        model = PyramidNNModel(
+            **{**PyramidNNModel.default_params(), "dropout": 0.3, **params},
+            task="binary",
+            random_state=seed,
+            max_epochs=15,
+            patience=5,
+        )
+        return model.fit(X_tr, y[train_idx], X_va, y[valid_idx]).predict(X_te)
+
+    fit(0, max_layers=1)  # another shape: the next fit traces a new graph
+    cold = fit(1)
+    graph = _keras_loop._current
+    other = fit(2, learning_rate=0.01)  # same shape: trains the kept graph further
+    warm = fit(1)
+    assert _keras_loop._current is graph
+    assert not np.array_equal(cold, other)
+    np.testing.assert_array_equal(cold, warm)

@@ -6,8 +6,6 @@ when a network is built.
 
 from __future__ import annotations
 
-import gc
-
 import numpy as np
 
 from .._compat import import_keras
@@ -17,6 +15,7 @@ from ..space import Float
 from ..space import Int
 from ..space import SearchSpace
 from ._keras_loop import train
+from ._keras_loop import training_graph
 
 MAX_UNITS = 5000  # the course's maximum first-layer width
 MIN_UNITS = 25  # the course's floor: no hidden layer narrower than this
@@ -201,9 +200,8 @@ class PyramidNNModel:
     def fit(self, X, y, X_val, y_val):
         """Train until validation loss stops improving; keeps the best epoch's weights."""
         keras = import_keras()
-        keras.backend.clear_session()  # flat memory over many trials
-        gc.collect()
-        keras.utils.set_random_seed(int(self.random_state))
+        import tensorflow as tf
+
         X = np.asarray(X, dtype=np.float32)
         X_val = np.asarray(X_val, dtype=np.float32)
         if self.task == "regression":
@@ -218,25 +216,30 @@ class PyramidNNModel:
         )
         self.batch_size_ = scaled_batch(self.batch_size, len(X))
         self.learning_rate_ = self.learning_rate * (self.batch_size_ / self.batch_size) ** 0.5
-        self.model_, loss_fn, optimizer = self._build(keras, X.shape[1])
-        import tensorflow as tf
-
+        # Everything the traced graph depends on; the learning rate is a variable, not traced.
+        shape = (X.shape[1], tuple(self.widths_), self.activation, float(self.dropout))
+        key = (*shape, float(self.l2), self.optimizer, self.task, self.n_outputs, self.batch_size_)
+        graph = training_graph(
+            keras, tf, key, lambda: self._build(keras, X.shape[1]), self.batch_size_
+        )
+        keras.utils.set_random_seed(int(self.random_state))
+        self.model_, _, _ = self._build(keras, X.shape[1])  # this fit's seeded initial weights
+        graph.start(self.model_, self.learning_rate_)
         self.best_epoch_, self.history_ = train(
             tf,
-            self.model_,
-            loss_fn,
-            optimizer,
+            graph,
             X=X,
             y=self._encode_y(y),
             X_val=X_val,
             y_val=self._encode_y(y_val),
-            batch_size=self.batch_size_,
             max_epochs=self.max_epochs,
             patience=self.patience,
             min_delta=self.min_delta,
             seed=int(self.random_state),
             deadline=self.deadline,
         )
+        # The graph's model trains the next fold; this estimator keeps its own copy.
+        self.model_.set_weights(graph.model.get_weights())
         return self
 
     def predict(self, X) -> np.ndarray:
