@@ -6,13 +6,11 @@ import pytest
 
 from automl_tab import load_competition
 from automl_tab.exceptions import TrialFailed
-from automl_tab.metrics import get_metric
 from automl_tab.models import PyramidNNModel
-from automl_tab.preprocessing import build_preprocessor
+from automl_tab.pipeline import build_objective
 from automl_tab.preprocessing import encode_target
 from automl_tab.preprocessing import prepare_features
 from automl_tab.schema import infer_schema
-from automl_tab.search import Objective
 from automl_tab.search import TrialStore
 from automl_tab.search import run_search
 from automl_tab.search.optimizers import get_optimizer
@@ -27,17 +25,13 @@ def objective_for(path, model_cls=PyramidNNModel, n_splits=2, **options):
         y, stratify=schema.is_classification, n_splits=n_splits, test_size=0.25, random_state=0
     )
     return (
-        Objective(
+        build_objective(
             model_cls,
-            X=X,
-            y=y,
-            X_test=prepare_features(comp.test, schema),
-            preprocessor=build_preprocessor(schema),
-            splits=splits,
-            metric=get_metric(schema.metric),
-            task=schema.task,
-            n_classes=len(schema.classes or ()),
-            log_target=schema.log_target,
+            schema,
+            X,
+            y,
+            prepare_features(comp.test, schema),
+            splits,
             model_options={"max_epochs": 60, "patience": 5, **options},
         ),
         y,
