@@ -153,3 +153,31 @@ def test_families_share_the_clock_and_a_broken_family_stops_alone(binary_comp, t
     assert len(lgbm) == 8 and all(r.state == "COMPLETE" for r in lgbm)
     assert len(nn) == 5 and all(r.state == "FAIL" for r in nn)
     assert "FloatingPointError" in nn[0].fail_reason and "nn search stops" in notices[0]
+
+
+def test_a_familys_first_trial_may_use_twice_the_time_of_the_others(tmp_path):
+    """The default trial is the family's baseline: its time cap is 50 % of the family's
+    search time, every later trial's 25 % (measured from the deadline each one receives)."""
+    from automl_tab.search.runner import FIRST_TRIAL_SHARE
+    from automl_tab.search.runner import TRIAL_SHARE
+    from automl_tab.search.trial import TrialResult
+
+    allowed = []
+
+    def objective(params, *, number, deadline):
+        allowed.append(deadline - time.monotonic())
+        return TrialResult([0.5], [1], [0.0], np.zeros((4, 2)), np.zeros((2, 2)), [{}])
+
+    store = TrialStore(tmp_path, "lgbm")
+    space = LightGBMModel.search_space()
+    optimizer = get_optimizer("optuna", store.open_study(), space, seed=0, init_points=1)
+    budget = 400.0
+    run_stages(
+        [Stage("lgbm", objective, optimizer, store)],
+        metric=get_metric("accuracy"),
+        n_trials=3,
+        deadline=time.monotonic() + budget,
+    )
+    assert len(allowed) == 3
+    assert allowed[0] == pytest.approx(FIRST_TRIAL_SHARE * budget, abs=2.0)
+    assert allowed[1:] == pytest.approx([TRIAL_SHARE * budget] * 2, abs=2.0)

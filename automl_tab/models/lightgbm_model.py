@@ -112,10 +112,11 @@ class LightGBMModel:
 
     @classmethod
     def default_params(cls) -> dict:
-        """LightGBM's defaults with a smaller learning rate (early stopping picks the rounds):
-        the quick, strong baseline trial that runs first."""
+        """LightGBM's own defaults (early stopping picks the rounds): the quick, strong
+        baseline trial that runs first. Its learning rate stays at 0.1: at 0.05 the baseline
+        needed twice the rounds and was cut by the time cap on large data (otto)."""
         return {
-            "learning_rate": 0.05,
+            "learning_rate": 0.1,
             "num_leaves": 31,
             "max_depth": 16,
             "min_child_samples": 20,
