@@ -97,12 +97,15 @@ def finalize(
 ) -> FinalResult:
     """Blend the test predictions of the best trials and write the submission.
 
-    Candidates are the `top_k` best trials of each family. Those whose out-of-fold predictions
-    cover every training row (completed on all folds at the end of the search) are preferred;
-    without any, the search folds' predictions are used (all trials share them). Caruana's
-    greedy selection on the out-of-fold predictions sets the weights, so a weak candidate gets
-    weight 0 instead of diluting the best. Each candidate's test prediction is the mean of its
-    fold models, so no refit is needed: this costs seconds and `submit` can redo it.
+    Candidates are the `top_k` best trials of each family, each with its widest predictions
+    (every training row when it was completed on all folds, else the search folds' rows).
+    Caruana's greedy selection on the out-of-fold predictions sets the weights, on the rows
+    every candidate covers, so a weak candidate gets weight 0 instead of diluting the best.
+    When the members it picks were all completed, the selection is redone among the completed
+    candidates on every row (more rows, steadier weights and score); a better trial that was
+    not completed is never dropped for a weaker completed one. Each candidate's test prediction
+    is the mean of its fold models, so no refit is needed: this costs seconds and `submit` can
+    redo it.
     """
     from .search import TrialStore
 
@@ -114,27 +117,39 @@ def finalize(
         name: TrialStore(workdir, name, storage, run["competition"]) for name in run["models"]
     }
     pool = [r for r in candidates(records, top_k) if stores[r.model].has_predictions(r.number)]
-    full = [r for r in pool if stores[r.model].has_predictions(r.number, full=True)]
-    chosen = full or pool
-    if not chosen:
+    if not pool:
         raise AutomlTabError(
             f"no completed trial in {workdir}; give the run more --time-limit or --n-trials"
         )
-    preds = [stores[r.model].load_predictions(r.number, full=bool(full)) for r in chosen]
+    full = [stores[r.model].has_predictions(r.number, full=True) for r in pool]
+    preds = [stores[r.model].load_predictions(r.number, full=f) for r, f in zip(pool, full)]
     metric = get_metric(schema.metric)
     y = np.load(workdir / TARGET_FILE)
     oofs, tests = [oof for oof, _ in preds], [test for _, test in preds]
-    weights = greedy_weights(metric, y, oofs)
-    cv, n_rows = oof_score(metric, y, blend(oofs, weights))
-    members = [(r, float(w)) for r, w in zip(chosen, weights) if w > 0]
+    weights = ensemble_weights(metric, y, oofs, full)
+    picked = [i for i, w in enumerate(weights) if w > 0]
+    cv, n_rows = oof_score(metric, y, blend([oofs[i] for i in picked], weights[picked]))
+    members = [(pool[i], float(weights[i])) for i in picked]
     template = pd.read_csv(workdir / TEMPLATE_FILE, dtype=str)
-    frame = submission_frame(template, pd.Series(run["test_ids"]), blend(tests, weights), schema)
+    test_blend = blend([tests[i] for i in picked], weights[picked])
+    frame = submission_frame(template, pd.Series(run["test_ids"]), test_blend, schema)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = Path(output) if output else workdir / f"submission-{stamp}.csv"
     write_submission(frame, path, template, schema)
-    singles = {(r.model, r.number): oof_score(metric, y, p[0])[0] for r, p in zip(chosen, preds)}
+    singles = {(r.model, r.number): oof_score(metric, y, p[0])[0] for r, p in zip(pool, preds)}
     write_leaderboard(workdir, records, members, cv, metric.name, singles)
     return FinalResult(path, members, cv, n_rows, metric.name, singles)
+
+
+def ensemble_weights(metric, y, oofs: list[np.ndarray], full: list[bool]) -> np.ndarray:
+    """Greedy weights over all candidates on the rows they all cover; redone on every row
+    among the completed ones (`full`) when the first selection picked only completed ones."""
+    weights = greedy_weights(metric, y, oofs)
+    completed = [i for i, f in enumerate(full) if f]
+    if len(completed) < len(oofs) and all(full[i] for i in np.flatnonzero(weights)):
+        weights = np.zeros(len(oofs))
+        weights[completed] = greedy_weights(metric, y, [oofs[i] for i in completed])
+    return weights
 
 
 def write_leaderboard(

@@ -48,3 +48,26 @@ def test_top_trials_orders_by_loss_and_skips_failures():
         TrialRecord(3, "COMPLETE", {}, loss=0.2),
     ]
     assert [r.number for r in top_trials(records, 2)] == [2, 3]
+
+
+def test_a_better_trial_not_completed_on_all_folds_is_kept():
+    """Completion ran out of time for the best trial: it stays a candidate on the search
+    folds' rows instead of leaving the ensemble to weaker completed trials (otto at 300 s)."""
+    from automl_tab.results import ensemble_weights
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=200)
+    search_rows = np.arange(200) < 120
+    best = np.where(search_rows, y + rng.normal(0, 0.1, 200), np.nan)  # search folds only
+    weak = [y + rng.normal(0, 1.0, 200) for _ in range(2)]  # completed on every fold
+    metric = get_metric("rmse")
+    weights = ensemble_weights(metric, y, [best, *weak], [False, True, True])
+    assert weights[0] > 0.5
+
+    # When only completed trials are picked, their weights are chosen on every row.
+    useless = np.where(search_rows, y + 5.0, np.nan)
+    weights = ensemble_weights(metric, y, [useless, *weak], [False, True, True])
+    on_all_rows = greedy_weights(metric, y, weak)
+    on_search_rows = greedy_weights(metric, y[search_rows], [p[search_rows] for p in weak])
+    assert on_all_rows.tolist() != on_search_rows.tolist()  # the two choices differ here
+    assert weights[0] == 0 and weights[1:].tolist() == on_all_rows.tolist()

@@ -26,9 +26,9 @@ MAX_CONSECUTIVE_FAILURES = 5
 # No single trial may take more than this share of a family's search time: one huge network
 # with a tiny learning rate would otherwise eat the whole run (seen on titanic: 104 s of 120).
 TRIAL_SHARE = 0.25
-# A family's first trial is its known-good default, the baseline the ensemble can always fall
-# back on; cut at 25 % it was left half-trained on large data (otto: every LightGBM trial
-# capped after 51-106 rounds), so it may use half of the family's time.
+# A family's first trial in a session (on a new study: its known-good default, the baseline the
+# ensemble can always fall back on) may use half of the family's time: cut at 25 % it was left
+# half-trained on large data (otto: every LightGBM trial capped after 51-106 rounds).
 FIRST_TRIAL_SHARE = 0.5
 MIN_TRIAL_SECONDS = 10.0
 WAIT_SECONDS = 1.0
