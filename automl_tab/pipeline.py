@@ -17,6 +17,7 @@ Time budget (all wall clock, counted from the command's start):
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import asdict
@@ -27,6 +28,7 @@ import numpy as np
 from . import __version__
 from .competition import Competition
 from .config import RunConfig
+from .exceptions import ConfigError
 from .exceptions import DataError
 from .exceptions import TrialFailed
 from .metrics import get_metric
@@ -119,6 +121,8 @@ class AutoTab:
         workdir = Path(cfg.workdir or default_workdir(comp.name))
         _prepare_workdir(workdir)
         X, y, X_test = training_data(comp, schema)
+        if not self.fresh:
+            _check_resumable(workdir, cfg, y)
         self._save_run(workdir, comp, schema, y)
         folds = make_splits(
             y,
@@ -241,6 +245,35 @@ class AutoTab:
             "test_ids": comp.test[schema.id_column].tolist(),
         }
         write_json(workdir / RUN_FILE, run)
+
+
+# Settings that decide the folds: trials scored on other folds cannot join the same study.
+FOLD_SETTINGS = {"seed": "--seed", "n_splits": "--n-splits", "test_size": "test_size"}
+
+
+def _check_resumable(workdir: Path, cfg: RunConfig, y) -> None:
+    """Refuse to resume a workdir whose earlier run drew other folds (another seed, fold count
+    or training data): its out-of-fold predictions would not line up with the new trials'."""
+    run_file = workdir / RUN_FILE
+    if not run_file.is_file():
+        return
+    earlier = json.loads(run_file.read_text()).get("config", {})
+    for key, flag in FOLD_SETTINGS.items():
+        old, new = earlier.get(key), getattr(cfg, key)
+        if old is not None and old != new:
+            raise ConfigError(
+                f"{flag} is {new}, but the trials in {workdir} were scored with {old}; "
+                f"pass {flag} {old} to resume, or --fresh (or another --workdir) to start over"
+            )
+    target_file = workdir / TARGET_FILE
+    if target_file.is_file():
+        old_y = np.load(target_file, allow_pickle=False)
+        if old_y.shape != np.shape(y) or not np.array_equal(old_y, y):
+            raise DataError(
+                f"the training data differs from the run whose trials are in {workdir} "
+                f"({len(old_y)} rows then, {len(y)} now, or other targets); pass --fresh "
+                "(or another --workdir) to start over"
+            )
 
 
 def _prepare_workdir(workdir: Path) -> None:

@@ -204,3 +204,28 @@ def test_ctrl_c_stops_even_when_a_library_swallows_it(tmp_path):
     assert proc.returncode == 130 and "interrupted" in stderr
     assert "Traceback" not in stderr and "ignored" not in stderr
     assert marker.read_text() == "cleaned"
+
+
+def test_resuming_with_other_folds_is_refused_in_one_line(binary_comp, tmp_path):
+    """Trials scored on one seed's folds cannot join a study of another seed's folds: the
+    ensemble would pair out-of-fold predictions of different rows."""
+    work = tmp_path / "w"
+    base = ["run", binary_comp, "--models", "lgbm", "--n-trials", "1", "--workdir", work]
+    first = CliRunner().invoke(main, [str(a) for a in base])
+    assert first.exit_code == 0, first.output
+    store = TrialStore(work, "lgbm", namespace=binary_comp.name)
+    assert len(store.records()) == 1
+
+    other_seed = CliRunner().invoke(main, [str(a) for a in [*base, "--seed", "1"]])
+    assert other_seed.exit_code == 1 and isinstance(other_seed.exception, SystemExit)
+    last = other_seed.output.strip().splitlines()[-1]
+    assert "--seed is 1" in last and "--seed 0" in last and "--fresh" in last
+    assert len(store.records()) == 1  # nothing of the refused run was stored
+
+    train = binary_comp / "train.csv"
+    train.write_text("".join(train.read_text().splitlines(keepends=True)[:-5]))
+    fewer_rows = CliRunner().invoke(main, [str(a) for a in base])
+    assert fewer_rows.exit_code == 1 and "training data differs" in fewer_rows.output
+
+    fresh = CliRunner().invoke(main, [str(a) for a in [*base, "--seed", "1", "--fresh"]])
+    assert fresh.exit_code == 0, fresh.output
