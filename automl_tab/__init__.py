@@ -1,12 +1,11 @@
 """automl-tab: Kaggle-oriented tabular AutoML.
 
-Only light modules are imported here, so `import automl_tab` and `automl-tab --help` never
-load TensorFlow.
+Only light modules are imported here, so `import automl_tab` and `automl-tab --help` load
+neither TensorFlow nor pandas; `AutoTab` and `load_competition` are imported on first use.
 """
 
 __version__ = "0.1.0"
 
-from .competition import load_competition  # noqa: E402
 from .config import RunConfig  # noqa: E402
 
 
@@ -15,6 +14,10 @@ def __getattr__(name):
         from .pipeline import AutoTab
 
         return AutoTab
+    if name == "load_competition":
+        from .competition import load_competition
+
+        return load_competition
     raise AttributeError(name)
 
 
