@@ -128,7 +128,8 @@ def finalize(
     oofs, tests = [oof for oof, _ in preds], [test for _, test in preds]
     weights = ensemble_weights(metric, y, oofs, full)
     picked = [i for i, w in enumerate(weights) if w > 0]
-    cv, n_rows = oof_score(metric, y, blend([oofs[i] for i in picked], weights[picked]))
+    oof_blend = blend([oofs[i] for i in picked], weights[picked])
+    cv, n_rows = oof_score(metric, y, oof_blend)
     members = [(pool[i], float(weights[i])) for i in picked]
     template = pd.read_csv(workdir / TEMPLATE_FILE, dtype=str)
     test_blend = blend([tests[i] for i in picked], weights[picked])
@@ -136,7 +137,8 @@ def finalize(
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = Path(output) if output else workdir / f"submission-{stamp}.csv"
     write_submission(frame, path, template, schema)
-    singles = {(r.model, r.number): oof_score(metric, y, p[0])[0] for r, p in zip(pool, preds)}
+    rows = _covered(oof_blend)
+    singles = {(r.model, r.number): _score_on(metric, y, oof, rows) for r, oof in zip(pool, oofs)}
     write_leaderboard(workdir, records, members, cv, metric.name, singles)
     return FinalResult(path, members, cv, n_rows, metric.name, singles)
 
@@ -150,6 +152,18 @@ def ensemble_weights(metric, y, oofs: list[np.ndarray], full: list[bool]) -> np.
         weights = np.zeros(len(oofs))
         weights[completed] = greedy_weights(metric, y, [oofs[i] for i in completed])
     return weights
+
+
+def _covered(oof: np.ndarray) -> np.ndarray:
+    return ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
+
+
+def _score_on(metric, y, oof: np.ndarray, rows: np.ndarray) -> float:
+    """A candidate's out-of-fold score on the ensemble's rows when it covers them, so that the
+    two compare; else (a candidate left out for lack of them) on its own rows."""
+    if _covered(oof)[rows].all():
+        return metric.score(np.asarray(y)[rows], oof[rows])
+    return oof_score(metric, y, oof)[0]
 
 
 def write_leaderboard(
