@@ -10,7 +10,8 @@ Time budget (all wall clock, counted from the command's start):
 1. A reserve for the ensemble, the submission and the report: 5 % of --time-limit,
    within 8-45 s.
 2. A reserve for completing the best trials on the folds the search left out: 15 % of
-   what remains after loading (none when the search folds already cover every row).
+   what remains after loading, or more when completing the best trial of each family is
+   expected to take longer (none when the search folds already cover every row).
 3. The rest is the search, shared by the families in proportion to FAMILY_SHARES; LightGBM's
    first trial (its defaults) runs first, so a strong candidate exists within seconds.
 """
@@ -134,17 +135,25 @@ class AutoTab:
         )
         self.on_stage("preprocessing and loading models")
         stages = self._stages(schema, X, y, X_test, folds, workdir, comp.name)
-        search_deadline = deadline
-        if full_coverage(cfg.n_splits, cfg.test_size) > cfg.n_splits:
-            search_deadline -= COMPLETION_SHARE * max(0.0, deadline - time.monotonic())
+        floor = COMPLETION_SHARE * max(0.0, deadline - time.monotonic())
+        completes = full_coverage(cfg.n_splits, cfg.test_size) > cfg.n_splits
+
+        def reserve() -> float:
+            # Enough to complete the best trial of each family, however slow it is: otto's
+            # best LightGBM trial needed more than the 15 % and was left out of completion.
+            if not completes:
+                return 0.0
+            return max(floor, sum(_best_completion_seconds(s) for s in stages))
+
         run_stages(
             stages,
             metric=get_metric(schema.metric),
             n_trials=cfg.n_trials,
-            deadline=search_deadline,
+            deadline=deadline,
             on_trial=self.on_trial,
             on_notice=self.on_notice,
             on_stage=self.on_stage,
+            reserve=reserve,
         )
         self.schema_ = schema
         self.workdir_ = workdir
@@ -211,11 +220,8 @@ class AutoTab:
             if not stage.store.has_predictions(record.number):
                 continue  # another worker's trial: its predictions are in its own workdir
             objective = stage.objective
-            missing = len(objective.splits) - objective.n_splits
             trial = stage.optimizer.study.trials[record.number]
-            fold_seconds = trial.user_attrs.get("split_seconds") or [0.0]
-            # 1.5x margin: a completion cut short by the clock is thrown away.
-            if time.monotonic() + 1.5 * missing * float(np.mean(fold_seconds)) > deadline:
+            if time.monotonic() + completion_seconds(stage, trial) > deadline:
                 continue
             oof, test = stage.store.load_predictions(record.number)
             try:
@@ -245,6 +251,23 @@ class AutoTab:
             "test_ids": comp.test[schema.id_column].tolist(),
         }
         write_json(workdir / RUN_FILE, run)
+
+
+def completion_seconds(stage, trial) -> float:
+    """Expected time to fit `trial` (an Optuna trial of the stage's study) on the folds the
+    search left out: its mean fold time so far, with a 1.5x margin, since a completion cut
+    short by the clock is thrown away."""
+    objective = stage.objective
+    missing = len(objective.splits) - objective.n_splits
+    fold_seconds = trial.user_attrs.get("split_seconds") or [0.0]
+    return 1.5 * missing * float(np.mean(fold_seconds))
+
+
+def _best_completion_seconds(stage) -> float:
+    done = [
+        t for t in stage.optimizer.study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"
+    ]
+    return completion_seconds(stage, min(done, key=lambda t: t.value)) if done else 0.0
 
 
 # Settings that decide the folds: trials scored on other folds cannot join the same study.

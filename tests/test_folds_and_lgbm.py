@@ -181,3 +181,28 @@ def test_a_familys_first_trial_may_use_twice_the_time_of_the_others(tmp_path):
     assert len(allowed) == 3
     assert allowed[0] == pytest.approx(FIRST_TRIAL_SHARE * budget, abs=2.0)
     assert allowed[1:] == pytest.approx([TRIAL_SHARE * budget] * 2, abs=2.0)
+
+
+def test_the_search_ends_early_by_what_the_reserve_asks(tmp_path):
+    """`reserve()` is asked before every trial: time for completing the best trials grows with
+    them, and the search gives way (no trial starts, none runs into the reserve)."""
+    from automl_tab.search.trial import TrialResult
+
+    allowed = []
+
+    def objective(params, *, number, deadline):
+        allowed.append(deadline - time.monotonic())
+        return TrialResult([0.5], [1], [0.0], np.zeros((4, 2)), np.zeros((2, 2)), [{}])
+
+    store = TrialStore(tmp_path, "lgbm")
+    space = LightGBMModel.search_space()
+    optimizer = get_optimizer("optuna", store.open_study(), space, seed=0, init_points=1)
+    run_stages(
+        [Stage("lgbm", objective, optimizer, store)],
+        metric=get_metric("accuracy"),
+        n_trials=3,
+        deadline=time.monotonic() + 400,
+        reserve=lambda: 400.0 if allowed else 300.0,
+    )
+    assert len(allowed) == 1  # after it, the reserve takes all the time left
+    assert allowed[0] == pytest.approx(50.0, abs=2.0)  # half of the 100 s the search had

@@ -80,6 +80,7 @@ def run_stages(
     on_trial: Callable[[TrialRecord], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
+    reserve: Callable[[], float] | None = None,
 ) -> int:
     """Run trials until each study holds `n_trials` completed ones or time runs short.
 
@@ -94,12 +95,17 @@ def run_stages(
     row a family stops (and the run stops if no family is left with a completed trial).
     KeyboardInterrupt marks the running trial failed and propagates. Returns the number of
     trials run here.
+
+    `reserve()`, asked before each trial, is time kept free before `deadline` for what follows
+    the search (completing the best trials): the search itself ends `reserve()` seconds early.
     """
-    budget = max(0.0, deadline - time.monotonic())
+    deadline_of_search = deadline
+    budget = max(0.0, deadline - time.monotonic() - (reserve() if reserve else 0.0))
     total_share = sum(s.share for s in stages) or 1.0
     ran = 0
     while True:
         interrupt.check()
+        deadline = deadline_of_search - (reserve() if reserve else 0.0)
         status = {id(s): _status(s, n_trials, deadline) for s in stages if not s.done}
         active = [s for s in stages if status.get(id(s)) == "go"]
         if not active:
