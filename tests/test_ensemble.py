@@ -71,3 +71,18 @@ def test_a_better_trial_not_completed_on_all_folds_is_kept():
     on_search_rows = greedy_weights(metric, y[search_rows], [p[search_rows] for p in weak])
     assert on_all_rows.tolist() != on_search_rows.tolist()  # the two choices differ here
     assert weights[0] == 0 and weights[1:].tolist() == on_all_rows.tolist()
+
+
+def test_a_partial_trial_stays_only_if_it_beats_its_familys_completed_ones():
+    from automl_tab.results import _without_weaker_partials
+
+    def rec(model, number, loss):
+        return TrialRecord(number, "COMPLETE", {}, model=model, score=-loss, loss=loss)
+
+    pool = [rec("lgbm", 0, 0.40), rec("nn", 1, 0.50), rec("lgbm", 2, 0.45), rec("nn", 3, 0.60)]
+    full = [False, True, True, False]  # lgbm 0 beats lgbm 2; nn 3 is worse than nn 1
+    kept, kept_full = _without_weaker_partials(pool, full)
+    assert [(r.model, r.number) for r in kept] == [("lgbm", 0), ("nn", 1), ("lgbm", 2)]
+    assert kept_full == [False, True, True]
+    no_completed = [False] * 4
+    assert _without_weaker_partials(pool, no_completed)[0] == pool
