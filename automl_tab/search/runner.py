@@ -99,13 +99,13 @@ def run_stages(
     `reserve()`, asked before each trial, is time kept free before `deadline` for what follows
     the search (completing the best trials): the search itself ends `reserve()` seconds early.
     """
-    deadline_of_search = deadline
-    budget = max(0.0, deadline - time.monotonic() - (reserve() if reserve else 0.0))
+    end = deadline  # the search's own deadline is `end` less the reserve of the moment
+    budget = max(0.0, end - time.monotonic() - (reserve() if reserve else 0.0))
     total_share = sum(s.share for s in stages) or 1.0
     ran = 0
     while True:
         interrupt.check()
-        deadline = deadline_of_search - (reserve() if reserve else 0.0)
+        deadline = end - (reserve() if reserve else 0.0)
         status = {id(s): _status(s, n_trials, deadline) for s in stages if not s.done}
         active = [s for s in stages if status.get(id(s)) == "go"]
         if not active:
