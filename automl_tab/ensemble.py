@@ -23,12 +23,18 @@ def blend(predictions: list[np.ndarray], weights: list[float] | None = None) -> 
     return np.tensordot(w, stack, axes=1)
 
 
+def covered_rows(oof: np.ndarray) -> np.ndarray:
+    """Rows that have an out-of-sample prediction (no NaN in any of their columns)."""
+    oof = np.asarray(oof, dtype=float)
+    return ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
+
+
 def oof_score(metric: Metric, y: np.ndarray, oof: np.ndarray) -> tuple[float, int]:
     """Score out-of-sample predictions on the rows that have one; returns (score, n_rows).
 
     Members of one ensemble share their folds, so they cover the same rows.
     """
-    covered = ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
+    covered = covered_rows(oof)
     return metric.score(np.asarray(y)[covered], oof[covered]), int(covered.sum())
 
 
@@ -46,7 +52,7 @@ def greedy_weights(
     """
     covered = np.ones(len(oofs[0]), dtype=bool)
     for p in oofs:
-        covered &= ~np.isnan(np.asarray(p, dtype=float).reshape(len(p), -1)).any(axis=1)
+        covered &= covered_rows(p)
     y = np.asarray(y)[covered]
     preds = [np.asarray(p, dtype=float)[covered] for p in oofs]
     counts = np.zeros(len(preds))

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .ensemble import blend
+from .ensemble import covered_rows
 from .metrics import get_metric
 from .results import TARGET_FILE
 from .results import leaderboard
@@ -208,7 +209,7 @@ def _ensemble_section(report, workdir, run, schema, metric, board, storage):
     scores = []
     for _, valid in folds:
         part = oof[valid]
-        ok = ~np.isnan(part.reshape(len(part), -1)).any(axis=1)
+        ok = covered_rows(part)
         if ok.sum() > 1:
             scores.append(metric.score(y[valid][ok], part[ok]))
     report.add("h2", "Ensemble and cross-validated score")
@@ -343,7 +344,7 @@ def _diagnostics(report, plt, schema, y, oof):
     from sklearn.calibration import calibration_curve
     from sklearn.metrics import confusion_matrix
 
-    ok = ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
+    ok = covered_rows(oof)
     y, oof = y[ok], oof[ok]
     report.add("h2", "Out-of-fold diagnostics of the ensemble")
     if schema.task == "regression":

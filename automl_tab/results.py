@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .ensemble import blend
+from .ensemble import covered_rows
 from .ensemble import greedy_weights
 from .ensemble import oof_score
 from .ensemble import top_trials
@@ -139,7 +140,7 @@ def finalize(
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = Path(output) if output else workdir / f"submission-{stamp}.csv"
     write_submission(frame, path, template, schema)
-    rows = _covered(oof_blend)
+    rows = covered_rows(oof_blend)
     singles = {(r.model, r.number): _score_on(metric, y, oof, rows) for r, oof in zip(pool, oofs)}
     write_leaderboard(workdir, records, members, cv, metric.name, singles)
     return FinalResult(path, members, cv, n_rows, metric.name, singles)
@@ -168,14 +169,10 @@ def ensemble_weights(metric, y, oofs: list[np.ndarray], full: list[bool]) -> np.
     return weights
 
 
-def _covered(oof: np.ndarray) -> np.ndarray:
-    return ~np.isnan(oof.reshape(len(oof), -1)).any(axis=1)
-
-
 def _score_on(metric, y, oof: np.ndarray, rows: np.ndarray) -> float:
     """A candidate's out-of-fold score on the ensemble's rows when it covers them, so that the
     two compare; else (a candidate left out for lack of them) on its own rows."""
-    if _covered(oof)[rows].all():
+    if covered_rows(oof)[rows].all():
         return metric.score(np.asarray(y)[rows], oof[rows])
     return oof_score(metric, y, oof)[0]
 
