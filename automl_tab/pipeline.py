@@ -18,7 +18,6 @@ Time budget (all wall clock, counted from the command's start):
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import asdict
@@ -41,6 +40,7 @@ from .results import TARGET_FILE
 from .results import TEMPLATE_FILE
 from .results import candidates
 from .results import load_trials
+from .results import read_run
 from .results import write_json
 from .schema import DatasetSchema
 from .schema import infer_schema
@@ -277,10 +277,9 @@ FOLD_SETTINGS = {"seed": "--seed", "n_splits": "--n-splits", "test_size": "test_
 def _check_resumable(workdir: Path, cfg: RunConfig, y) -> None:
     """Refuse to resume a workdir whose earlier run drew other folds (another seed, fold count
     or training data): its out-of-fold predictions would not line up with the new trials'."""
-    run_file = workdir / RUN_FILE
-    if not run_file.is_file():
+    if not (workdir / RUN_FILE).is_file():
         return
-    earlier = json.loads(run_file.read_text()).get("config", {})
+    earlier = read_run(workdir).get("config", {})
     for key, flag in FOLD_SETTINGS.items():
         old, new = earlier.get(key), getattr(cfg, key)
         if old is not None and old != new:
