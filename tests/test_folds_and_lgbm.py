@@ -155,11 +155,8 @@ def test_families_share_the_clock_and_a_broken_family_stops_alone(binary_comp, t
     assert "FloatingPointError" in nn[0].fail_reason and "nn search stops" in notices[0]
 
 
-def test_a_familys_first_trial_may_use_twice_the_time_of_the_others(tmp_path):
-    """The default trial is the family's baseline: its time cap is 50 % of the family's
-    search time, every later trial's 25 % (measured from the deadline each one receives)."""
-    from automl_tab.search.runner import FIRST_TRIAL_SHARE
-    from automl_tab.search.runner import TRIAL_SHARE
+def _instant_lgbm_stage(tmp_path):
+    """A stage whose trials return at once, recording the time each one was allowed."""
     from automl_tab.search.trial import TrialResult
 
     allowed = []
@@ -171,9 +168,19 @@ def test_a_familys_first_trial_may_use_twice_the_time_of_the_others(tmp_path):
     store = TrialStore(tmp_path, "lgbm")
     space = LightGBMModel.search_space()
     optimizer = get_optimizer("optuna", store.open_study(), space, seed=0, init_points=1)
+    return Stage("lgbm", objective, optimizer, store), allowed
+
+
+def test_a_familys_first_trial_may_use_twice_the_time_of_the_others(tmp_path):
+    """The default trial is the family's baseline: its time cap is 50 % of the family's
+    search time, every later trial's 25 % (measured from the deadline each one receives)."""
+    from automl_tab.search.runner import FIRST_TRIAL_SHARE
+    from automl_tab.search.runner import TRIAL_SHARE
+
+    stage, allowed = _instant_lgbm_stage(tmp_path)
     budget = 400.0
     run_stages(
-        [Stage("lgbm", objective, optimizer, store)],
+        [stage],
         metric=get_metric("accuracy"),
         n_trials=3,
         deadline=time.monotonic() + budget,
@@ -186,19 +193,9 @@ def test_a_familys_first_trial_may_use_twice_the_time_of_the_others(tmp_path):
 def test_the_search_ends_early_by_what_the_reserve_asks(tmp_path):
     """`reserve()` is asked before every trial: time for completing the best trials grows with
     them, and the search gives way (no trial starts, none runs into the reserve)."""
-    from automl_tab.search.trial import TrialResult
-
-    allowed = []
-
-    def objective(params, *, number, deadline):
-        allowed.append(deadline - time.monotonic())
-        return TrialResult([0.5], [1], [0.0], np.zeros((4, 2)), np.zeros((2, 2)), [{}])
-
-    store = TrialStore(tmp_path, "lgbm")
-    space = LightGBMModel.search_space()
-    optimizer = get_optimizer("optuna", store.open_study(), space, seed=0, init_points=1)
+    stage, allowed = _instant_lgbm_stage(tmp_path)
     run_stages(
-        [Stage("lgbm", objective, optimizer, store)],
+        [stage],
         metric=get_metric("accuracy"),
         n_trials=3,
         deadline=time.monotonic() + 400,
