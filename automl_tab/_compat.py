@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
+THREADS_ENV = "AUTOML_TAB_THREADS"
+
 
 def available_cores() -> int:
     """Cores this process may run on (respects taskset/cgroup affinity, unlike os.cpu_count)."""
@@ -32,6 +34,8 @@ def cap_threads() -> int:
 def import_keras():
     """Import Keras on TensorFlow with thread pools sized to the available cores."""
     cores = cap_threads()
+    # A fold worker (search/fold_pool.py) trains on its share of the cores, not on all of them.
+    threads = int(os.environ.get(THREADS_ENV) or cores)
     try:
         import tensorflow as tf
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -42,8 +46,8 @@ def import_keras():
             "fix: pip install tensorflow-cpu (or tensorflow on a GPU machine)"
         ) from exc
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(cores)
-        tf.config.threading.set_inter_op_parallelism_threads(min(2, cores))
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
     except RuntimeError:  # already initialised by the caller; their settings win
         pass
     tf.get_logger().setLevel("ERROR")  # retracing notices are for developers, not users

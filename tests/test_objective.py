@@ -1,5 +1,7 @@
 """The objective with fixed params (no optimizer), on small generated data."""
 
+import os
+
 import numpy as np
 import optuna
 import pytest
@@ -101,9 +103,10 @@ def test_runner_records_failures_and_goes_on(binary_comp, tmp_path):
     )
     records = store.records()
     assert records[0].state == "FAIL" and "diverged" in records[0].fail_reason
-    assert [r.state for r in records] == ["FAIL", "COMPLETE", "COMPLETE", "COMPLETE"]
+    # The sampler may draw another learning rate above 0.01: that trial fails too.
+    assert [r.state for r in records].count("COMPLETE") == 3
     for r in records:
-        assert r.state in ("COMPLETE", "FAIL")
+        assert r.state == "COMPLETE" or "diverged" in r.fail_reason
         assert (r.state == "COMPLETE") == store.has_predictions(r.number)
     assert optuna.load_study(study_name="nn", storage=store.url).trials[0].state.name == "FAIL"
 
@@ -133,3 +136,23 @@ def test_a_reused_training_graph_trains_exactly_as_a_new_one(binary_comp):
     assert _keras_loop._current is graph
     assert not np.array_equal(cold, other)
     np.testing.assert_array_equal(cold, warm)
+
+
+def test_folds_train_in_worker_processes_and_repeat_exactly(binary_comp, monkeypatch):
+    from automl_tab.search import fold_pool
+
+    objective, _, _ = objective_for(binary_comp)
+    fold_pool.worker_rss_mb.clear()
+    a = objective(PyramidNNModel.default_params(), number=1)
+    assert fold_pool.fold_workers(2) == min(2, fold_pool.available_cores())
+    if fold_pool.fold_workers(2) > 1:  # a one-core machine trains here
+        assert fold_pool.worker_rss_mb and os.getpid() not in fold_pool.worker_rss_mb
+    b = objective(PyramidNNModel.default_params(), number=1)
+    np.testing.assert_array_equal(a.oof, b.oof)  # whichever worker ran which fold
+    np.testing.assert_array_equal(a.test, b.test)
+    monkeypatch.setenv(fold_pool.WORKERS_ENV, "1")
+    assert fold_pool.fold_workers(2) == 1
+    fold_pool.worker_rss_mb.clear()
+    c = objective(PyramidNNModel.default_params(), number=1)  # in this process
+    assert not fold_pool.worker_rss_mb
+    np.testing.assert_allclose(a.score, c.score, rtol=0.05)  # one thread there, maybe two here

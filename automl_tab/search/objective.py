@@ -10,7 +10,21 @@ from sklearn.base import clone
 
 from ..exceptions import TrialFailed
 from ..metrics import Metric
+from .fold_pool import fold_workers
+from .fold_pool import run_folds
 from .trial import TrialResult
+
+
+def fit_and_predict(model_cls, options: dict, X_tr, y_tr, X_va, y_va, X_te) -> tuple:
+    """Fit one fold's model; returns (valid_pred, test_pred, best_epoch, history, seconds).
+
+    A module-level function of plain arguments, so a fold worker process can run it.
+    """
+    started = time.monotonic()
+    model = model_cls(**options).fit(X_tr, y_tr, X_va, y_va)
+    valid_pred, test_pred = model.predict(X_va), model.predict(X_te)
+    epoch = int(getattr(model, "best_epoch_", 0))
+    return valid_pred, test_pred, epoch, getattr(model, "history_", {}), time.monotonic() - started
 
 
 def split_seed(seed: int, number: int, split: int) -> int:
@@ -87,26 +101,43 @@ class Objective:
     def _from_model(self, pred):
         return np.expm1(pred) if self.log_target else pred
 
-    def _fit_fold(self, i: int, params: dict, number: int, deadline: float | None):
-        """Fit fold i; returns (valid_pred, test_pred, score, best_epoch, history)."""
+    def _fold_task(self, i: int, params: dict, number: int, deadline: float | None) -> tuple:
+        """The arguments of `fit_and_predict` for fold i."""
         train_idx, valid_idx = self.splits[i]
         X_tr, X_va, X_te = self.split_data(i)
-        model = self.model_cls(
+        options = {
             **params,
             **self.model_options,
-            task=self.task,
-            n_classes=self.n_classes,
-            deadline=deadline,
-            random_state=split_seed(self.seed, number, i),
-        )
-        y_tr, y_va = self.y[train_idx], self.y[valid_idx]
-        model.fit(X_tr, self._fit_target(y_tr), X_va, self._fit_target(y_va))
-        valid_pred = self._from_model(model.predict(X_va))
-        test_pred = self._from_model(model.predict(X_te))
-        if not (np.all(np.isfinite(valid_pred)) and np.all(np.isfinite(test_pred))):
-            raise TrialFailed(f"the {self.model_cls.name} model predicted NaN or inf")
-        score = self.metric.score(y_va, valid_pred)
-        return valid_pred, test_pred, score, int(getattr(model, "best_epoch_", 0)), model
+            "task": self.task,
+            "n_classes": self.n_classes,
+            "deadline": deadline,
+            "random_state": split_seed(self.seed, number, i),
+        }
+        y_tr, y_va = self._fit_target(self.y[train_idx]), self._fit_target(self.y[valid_idx])
+        return self.model_cls, options, X_tr, y_tr, X_va, y_va, X_te
+
+    def _fit_folds(self, folds, params, number, started, deadline) -> list[tuple]:
+        """`fit_and_predict` on each fold: side by side in worker processes for a model that
+        asks for it (`parallel_folds`), else one after another here."""
+        folds = list(folds)
+        workers = fold_workers(len(folds)) if getattr(self.model_cls, "parallel_folds", 0) else 1
+        rounds = -(-len(folds) // workers)
+
+        def fold_deadline(j):
+            # Fold j may use its round's share of the time plus whatever earlier rounds left.
+            if deadline is None:
+                return None
+            return started + (deadline - started) * (j // workers + 1) / rounds
+
+        if workers > 1:
+            tasks = [
+                self._fold_task(i, params, number, fold_deadline(j)) for j, i in enumerate(folds)
+            ]
+            return run_folds(fit_and_predict, tasks, workers)
+        return [
+            fit_and_predict(*self._fold_task(i, params, number, fold_deadline(j)))
+            for j, i in enumerate(folds)
+        ]
 
     def _run_folds(self, folds, params, number, deadline):
         width = self.n_classes if self.task != "regression" else 1
@@ -114,24 +145,19 @@ class Objective:
         oof_sum, oof_count = np.zeros(shape), np.zeros(len(self.y))
         test_sum = 0.0
         scores, epochs, seconds, histories = [], [], [], []
-        started = time.monotonic()
-        for j, i in enumerate(folds):
-            fold_started = time.monotonic()
-            # Fold j may use its share of the time plus whatever earlier folds left.
-            fold_deadline = None
-            if deadline is not None:
-                fold_deadline = started + (deadline - started) * (j + 1) / len(folds)
-            valid_pred, test_pred, score, epoch, model = self._fit_fold(
-                i, params, number, fold_deadline
-            )
+        fitted = self._fit_folds(folds, params, number, time.monotonic(), deadline)
+        for i, (valid_pred, test_pred, epoch, history, fold_seconds) in zip(folds, fitted):
+            valid_pred, test_pred = self._from_model(valid_pred), self._from_model(test_pred)
+            if not (np.all(np.isfinite(valid_pred)) and np.all(np.isfinite(test_pred))):
+                raise TrialFailed(f"the {self.model_cls.name} model predicted NaN or inf")
             valid_idx = self.splits[i][1]
-            scores.append(score)
+            scores.append(self.metric.score(self.y[valid_idx], valid_pred))
             epochs.append(epoch)
-            histories.append(getattr(model, "history_", {}))
+            histories.append(history)
             oof_sum[valid_idx] += valid_pred
             oof_count[valid_idx] += 1
             test_sum = test_sum + test_pred
-            seconds.append(time.monotonic() - fold_started)
+            seconds.append(fold_seconds)
         return oof_sum, oof_count, test_sum, scores, epochs, seconds, histories
 
     def __call__(self, params: dict, *, number: int = 0, deadline: float | None = None):
