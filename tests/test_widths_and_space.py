@@ -61,9 +61,11 @@ def test_light_imports_do_not_load_tensorflow():
 
 def test_batch_grows_with_the_data_only_when_epochs_get_long():
     from automl_tab.models.pyramid_nn import MAX_BATCH
+    from automl_tab.models.pyramid_nn import MIN_BATCH
     from automl_tab.models.pyramid_nn import scaled_batch
 
-    assert scaled_batch(32, 1_350) == 32  # small data: the searched batch size stands
+    assert scaled_batch(32, 1_350) == MIN_BATCH == 128  # never below the floor
+    assert scaled_batch(256, 1_350) == 256  # small data: a searched size above it stands
     assert scaled_batch(32, 41_767) == 256  # otto: at most 200 steps per epoch
     assert scaled_batch(512, 41_767) == 512  # never smaller than asked
     assert scaled_batch(32, 10**9) == MAX_BATCH

@@ -25,18 +25,24 @@ MAX_LAYERS = 10  # the course's layer cap
 MAX_PARAMS = 4_000_000
 PREDICT_BATCH = 8192
 # On a CPU a tiny mini-batch costs about as much per step as a large one, so an epoch of many
-# small steps is mostly overhead. The searched batch size is a floor: it doubles until an epoch
-# has at most this many steps, and the learning rate grows with the square root of the factor,
-# the usual rule for Adam-like optimizers. Measured on otto (41,767 rows, 500-300-180-108-64-38
-# network): batch 32 took 234 s at loss 0.6205, 256 took 69 s at 0.6131, 1024 took 76 s at
-# 0.6165 (more epochs); 200 steps puts otto at 256 and leaves data under 6,400 rows alone.
+# small steps is mostly overhead. No batch is smaller than MIN_BATCH: a matrix product of 128
+# rows runs at 72-95 GFLOP/s on this 2-core CPU, one of 32 rows at 41. bench-nn's six
+# jh-simple configurations took 168 s at batch 32 and 131 s at 128, at mean log loss 0.823 and
+# 0.805; house-prices' six 103 s and 65 s, mean RMSLE of its four good ones 0.144 and 0.134
+# (of the two poor ones 0.37 and 0.41).
+# On large data the batch doubles until an epoch has at most MAX_STEPS_PER_EPOCH steps, and the
+# learning rate grows with the square root of the factor, the usual rule for Adam-like
+# optimizers. Measured on otto (41,767 rows, 500-300-180-108-64-38 network): batch 32 took
+# 234 s at loss 0.6205, 256 took 69 s at 0.6131, 1024 took 76 s at 0.6165 (more epochs).
+MIN_BATCH = 128
 MAX_STEPS_PER_EPOCH = 200
 MAX_BATCH = 4096
 
 
 def scaled_batch(batch_size: int, n_rows: int, max_steps: int = MAX_STEPS_PER_EPOCH) -> int:
-    """`batch_size`, doubled while an epoch of `n_rows` would take more than `max_steps` steps."""
-    batch = int(batch_size)
+    """`batch_size` raised to MIN_BATCH, then doubled while an epoch of `n_rows` would take
+    more than `max_steps` steps."""
+    batch = max(int(batch_size), MIN_BATCH)
     while n_rows > batch * max_steps and batch * 2 <= MAX_BATCH:
         batch *= 2
     return batch
@@ -85,6 +91,7 @@ class PyramidNNModel:
     """
 
     name = "nn"
+    parallel_folds = True  # see search/fold_pool.py
 
     def __init__(
         self,
@@ -96,13 +103,13 @@ class PyramidNNModel:
         learning_rate=1e-3,
         activation="prelu",
         optimizer="adam",
-        batch_size=64,
+        batch_size=128,
         l2=1e-6,
         task="binary",
         n_classes=2,
         random_state=0,
         max_epochs=500,
-        patience=10,
+        patience=5,
         min_delta=1e-3,
         deadline=None,
     ):
@@ -134,7 +141,7 @@ class PyramidNNModel:
                 Float("learning_rate", 1e-4, 3e-2, log=True),  # log scale: never 0 (course flaw 2)
                 Categorical("activation", ("prelu", "relu", "leaky_relu")),
                 Categorical("optimizer", ("adam", "rmsprop", "sgd")),
-                Categorical("batch_size", (32, 64, 128, 256, 512)),
+                Categorical("batch_size", (128, 256, 512)),
                 Float("l2", 1e-8, 1e-2, log=True),
             )
         )
@@ -150,7 +157,7 @@ class PyramidNNModel:
             "learning_rate": 1e-3,
             "activation": "prelu",
             "optimizer": "adam",
-            "batch_size": 64,
+            "batch_size": 128,
             "l2": 1e-6,
         }
 
