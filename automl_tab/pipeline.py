@@ -255,12 +255,12 @@ class AutoTab:
 
 def completion_seconds(stage, trial) -> float:
     """Expected time to fit `trial` (an Optuna trial of the stage's study) on the folds the
-    search left out: its mean fold time so far, with a 1.5x margin, since a completion cut
-    short by the clock is thrown away."""
+    search left out: its mean fold time so far per round of folds fitted at once, with a 1.5x
+    margin, since a completion cut short by the clock is thrown away."""
     objective = stage.objective
-    missing = len(objective.splits) - objective.n_splits
+    rounds = objective.rounds(len(objective.splits) - objective.n_splits)
     fold_seconds = trial.user_attrs.get("split_seconds") or [0.0]
-    return 1.5 * missing * float(np.mean(fold_seconds))
+    return 1.5 * rounds * float(np.mean(fold_seconds))
 
 
 def _best_completion_seconds(stage) -> float:

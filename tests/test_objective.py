@@ -150,8 +150,9 @@ def test_folds_train_in_worker_processes_and_repeat_exactly(binary_comp, monkeyp
     b = objective(PyramidNNModel.default_params(), number=1)
     np.testing.assert_array_equal(a.oof, b.oof)  # whichever worker ran which fold
     np.testing.assert_array_equal(a.test, b.test)
+    assert objective.rounds(2) == 2 // fold_pool.fold_workers(2)  # what completion waits for
     monkeypatch.setenv(fold_pool.WORKERS_ENV, "1")
-    assert fold_pool.fold_workers(2) == 1
+    assert fold_pool.fold_workers(2) == 1 and objective.rounds(2) == 2
     fold_pool.worker_rss_mb.clear()
     c = objective(PyramidNNModel.default_params(), number=1)  # in this process
     assert not fold_pool.worker_rss_mb

@@ -116,28 +116,29 @@ class Objective:
         y_tr, y_va = self._fit_target(self.y[train_idx]), self._fit_target(self.y[valid_idx])
         return self.model_cls, options, X_tr, y_tr, X_va, y_va, X_te
 
+    def workers(self, n_folds: int) -> int:
+        """Folds fitted at once: one per worker process for a model that asks for it
+        (`parallel_folds`), else 1 (one after another in this process)."""
+        return fold_workers(n_folds) if getattr(self.model_cls, "parallel_folds", False) else 1
+
+    def rounds(self, n_folds: int) -> int:
+        """How many fold-times `n_folds` folds take, run `workers(n_folds)` at a time."""
+        return -(-n_folds // self.workers(n_folds))
+
     def _fit_folds(self, folds, params, number, started, deadline) -> list[tuple]:
-        """`fit_and_predict` on each fold: side by side in worker processes for a model that
-        asks for it (`parallel_folds`), else one after another here."""
+        """`fit_and_predict` on each fold, `workers` at a time."""
         folds = list(folds)
-        workers = fold_workers(len(folds)) if getattr(self.model_cls, "parallel_folds", 0) else 1
-        rounds = -(-len(folds) // workers)
-
-        def fold_deadline(j):
+        workers, rounds = self.workers(len(folds)), self.rounds(len(folds))
+        tasks = []
+        for j, i in enumerate(folds):
             # Fold j may use its round's share of the time plus whatever earlier rounds left.
-            if deadline is None:
-                return None
-            return started + (deadline - started) * (j // workers + 1) / rounds
-
+            fold_deadline = None
+            if deadline is not None:
+                fold_deadline = started + (deadline - started) * (j // workers + 1) / rounds
+            tasks.append(self._fold_task(i, params, number, fold_deadline))
         if workers > 1:
-            tasks = [
-                self._fold_task(i, params, number, fold_deadline(j)) for j, i in enumerate(folds)
-            ]
             return run_folds(fit_and_predict, tasks, workers)
-        return [
-            fit_and_predict(*self._fold_task(i, params, number, fold_deadline(j)))
-            for j, i in enumerate(folds)
-        ]
+        return [fit_and_predict(*task) for task in tasks]
 
     def _run_folds(self, folds, params, number, deadline):
         width = self.n_classes if self.task != "regression" else 1
