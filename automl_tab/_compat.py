@@ -6,6 +6,7 @@ and `automl-tab --help` stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from functools import lru_cache
 
@@ -30,6 +31,26 @@ def cap_threads() -> int:
     return cores
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence what native code writes to file descriptor 2: importing TensorFlow logs two
+    absl notices per process (oneDNN is on) that TF_CPP_MIN_LOG_LEVEL does not stop, and
+    every fold worker would print them. Python's exceptions still reach the caller."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 @lru_cache(maxsize=1)
 def import_keras():
     """Import Keras on TensorFlow with thread pools sized to the available cores."""
@@ -37,7 +58,8 @@ def import_keras():
     # A fold worker (search/fold_pool.py) trains on its share of the cores, not on all of them.
     threads = int(os.environ.get(THREADS_ENV) or cores)
     try:
-        import tensorflow as tf
+        with _quiet_native_stderr():
+            import tensorflow as tf
     except ImportError as exc:  # pragma: no cover - depends on the environment
         from .exceptions import ConfigError
 

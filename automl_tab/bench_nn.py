@@ -179,7 +179,7 @@ def run_bench_nn(comp, *, n_configs: int, seed: int = 0, reference: bool = True,
         f"{n_configs} configurations, {COURSE_SPLITS} splits, patience {COURSE_PATIENCE} "
         f"(course) and {RunConfig.patience} (ours)"
     )
-    warm_up(fold_workers(COURSE_SPLITS))
+    warm_up(fold_workers(COURSE_SPLITS), PyramidNNModel.import_backend)
     result = BenchNNResult([], [], [], [], [])
     for k, params in enumerate(sample_configs(n_configs, seed)):
         if reference:

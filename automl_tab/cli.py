@@ -89,10 +89,10 @@ def _search_options(func):
             ),
             click.option(
                 "--n-splits",
-                type=click.IntRange(min=2),
-                default=3,
-                show_default=True,
-                help="Folds (of a seeded 5-fold) each trial is scored on.",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Folds (of a seeded, repeated 5-fold) each trial is scored on "
+                "(default: the run plan chooses from the data, budget and measured costs).",
             ),
             click.option(
                 "--init-points",
@@ -187,6 +187,7 @@ def _search(comp, models, opts):
         on_trial=progress.trial,
         on_notice=lambda text: progress.echo(f"note: {text}"),
         on_stage=progress.stage,
+        on_plan=progress.echo,
     )
     progress.echo(
         f"automl-tab: {competition.name}, budget {config.time_limit:.0f}s, models "

@@ -27,7 +27,8 @@ class RunConfig:
         backend: "optuna" (TPE) or "bayes_opt" (Gaussian process, as in the course).
         seed: one seed, expanded into split, sampler and per-trial seeds.
         top_k: how many of the best trials of each model family are ensemble candidates.
-        n_splits: folds every trial is scored on (the same, seeded list for all).
+        n_splits: folds every trial is scored on (the same, seeded list for all); None lets
+            the run plan choose per family from the data, the budget and measured costs.
         test_size: share of training rows held out in each fold (K = round(1 / test_size)).
         init_points: random trials before bayes_opt starts guiding (like the course).
         workdir: where the trial store, predictions and submissions go.
@@ -40,7 +41,7 @@ class RunConfig:
     backend: str = "optuna"
     seed: int = 0
     top_k: int = 5
-    n_splits: int = 3
+    n_splits: int | None = None
     test_size: float = 0.2
     init_points: int = 5
     # Epochs without improvement before a network stops (the course waits 10). At batch 128
@@ -76,9 +77,14 @@ class RunConfig:
             "pass --backend optuna or --backend bayes_opt",
         )
         _check("top_k", self.top_k, self.top_k >= 1, "must be >= 1", "pass e.g. --top-k 5")
-        _check(
-            "n_splits", self.n_splits, self.n_splits >= 2, "must be >= 2", "pass e.g. --n-splits 3"
-        )
+        if self.n_splits is not None:
+            _check(
+                "n_splits",
+                self.n_splits,
+                self.n_splits >= 1,
+                "must be >= 1",
+                "pass e.g. --n-splits 5, or leave it out to let the run plan choose",
+            )
         _check(
             "test_size",
             self.test_size,

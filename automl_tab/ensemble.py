@@ -3,10 +3,14 @@ blend on out-of-sample rows."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .metrics import Metric
-from .search.trial import TrialRecord
+
+if TYPE_CHECKING:  # the search imports this module: a type only, no import cycle
+    from .search.trial import TrialRecord
 
 
 def top_trials(records: list[TrialRecord], k: int) -> list[TrialRecord]:

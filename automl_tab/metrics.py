@@ -52,6 +52,10 @@ class Metric:
     greater_is_better: bool
     task_kind: str  # "classification" or "regression"
     needs_proba: bool = False
+    # What ensemble weights are chosen on, when not this metric itself: accuracy is a step
+    # function of the probabilities, and greedy selection on it chased noise on small data
+    # (breast-cancer's holdout: 0.965 selected on accuracy, 0.972 on log loss).
+    selection: str | None = None
 
     def score(self, y, pred) -> float:
         return float(self.func(y, pred))
@@ -71,7 +75,7 @@ METRICS = {
     m.name: m
     for m in (
         Metric("log_loss", _log_loss, False, "classification", needs_proba=True),
-        Metric("accuracy", _accuracy, True, "classification"),
+        Metric("accuracy", _accuracy, True, "classification", selection="log_loss"),
         Metric("roc_auc", _roc_auc, True, "classification", needs_proba=True),
         Metric("rmse", _rmse, False, "regression"),
         Metric("rmsle", _rmsle, False, "regression"),
@@ -107,3 +111,8 @@ def _to_float(text):
         return float(text)
     except (TypeError, ValueError):
         return np.nan
+
+
+def selection_metric(metric: Metric) -> Metric:
+    """The metric ensemble weights are chosen on (see Metric.selection)."""
+    return get_metric(metric.selection) if metric.selection else metric

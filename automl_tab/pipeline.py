@@ -1,19 +1,12 @@
 """The façade: competition folder in, trial store and validated submission out.
 
-`AutoTab(config).fit(competition)` infers the schema, runs the searches of every model family
-on one clock (every trial stored as it finishes), completes the best trials on all folds and
-saves what `results.finalize` needs; `finalize` builds the ensemble from stored predictions and
-writes the submission. `submit` is `finalize` on a finished workdir, so a regenerated
-submission follows exactly the path of the original one.
-
-Time budget (all wall clock, counted from the command's start):
-1. A reserve for the ensemble, the submission and the report: 5 % of --time-limit,
-   within 8-45 s.
-2. A reserve for completing the best trials on the folds the search left out: 15 % of
-   what remains after loading, or more when completing the best trial of each family is
-   expected to take longer (none when the search folds already cover every row).
-3. The rest is the search, shared by the families in proportion to FAMILY_SHARES; LightGBM's
-   first trial (its defaults) runs first, so a strong candidate exists within seconds.
+`AutoTab(config).fit(competition)` infers the schema, measures what one fit of each model
+family costs and decides the run plan (plan.py: how trials are validated, how the time is
+shared), runs the searches of every family on one clock (budget.py; every trial stored as it
+finishes), completes the best trials on all folds and saves what `results.finalize` needs;
+`finalize` builds the ensemble from stored predictions and writes the submission. `submit` is
+`finalize` on a finished workdir, so a regenerated submission follows exactly the path of the
+original one.
 """
 
 from __future__ import annotations
@@ -21,17 +14,21 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
+from .budget import Budget
 from .competition import Competition
 from .config import RunConfig
 from .exceptions import ConfigError
 from .exceptions import DataError
 from .exceptions import TrialFailed
 from .metrics import get_metric
+from .plan import RunPlan
+from .plan import decide_plan
 from .preprocessing import build_preprocessor
 from .preprocessing import encode_target
 from .preprocessing import prepare_features
@@ -44,12 +41,11 @@ from .results import read_run
 from .results import write_json
 from .schema import DatasetSchema
 from .schema import infer_schema
-from .splits import full_coverage
 from .splits import make_splits
+from .splits import n_folds
 
-COMPLETION_SHARE = 0.15
-FAMILY_SHARES = {"lgbm": 1.0, "nn": 1.0}
 FAMILY_ORDER = ("lgbm", "nn")  # the quick baseline first
+REPEATS = 2  # the shared fold list: the K-fold, repeated, for small data (see plan.py)
 
 
 def default_workdir(comp_name: str) -> Path:
@@ -86,14 +82,9 @@ def build_objective(model_cls, schema: DatasetSchema, X, y, X_test, folds, **opt
     )
 
 
-def reserve_seconds(time_limit: float) -> float:
-    """Time kept back for the ensemble, the submission, the report and the exit (measured:
-    about 5 s on a small competition, most of it importing matplotlib and drawing)."""
-    return min(max(8.0, 0.05 * time_limit), 45.0)
-
-
 class AutoTab:
-    """Search façade. After `fit`: `schema_`, `workdir_`, `trials_` (TrialRecords)."""
+    """Search façade. After `fit`: `schema_`, `workdir_`, `plan_` (RunPlan), `trials_`
+    (TrialRecords)."""
 
     def __init__(
         self,
@@ -104,6 +95,7 @@ class AutoTab:
         on_trial=None,
         on_notice=None,
         on_stage=None,
+        on_plan=None,
     ):
         self.config = config
         self.storage = storage
@@ -111,54 +103,47 @@ class AutoTab:
         self.on_trial = on_trial
         self.on_notice = on_notice
         self.on_stage = on_stage or (lambda text: None)
+        self.on_plan = on_plan or (lambda text: None)
 
     def fit(self, comp: Competition, *, started: float | None = None) -> AutoTab:
         from .search.runner import run_stages
 
         cfg = self.config
-        started = time.monotonic() if started is None else started
-        deadline = started + cfg.time_limit - reserve_seconds(cfg.time_limit)
+        budget = Budget(cfg.time_limit, started)
         schema = infer_schema(comp)
         workdir = Path(cfg.workdir or default_workdir(comp.name))
         _prepare_workdir(workdir)
         X, y, X_test = training_data(comp, schema)
         if not self.fresh:
             _check_resumable(workdir, cfg, y)
-        self._save_run(workdir, comp, schema, y)
         folds = make_splits(
             y,
             stratify=schema.is_classification,
-            n_splits=cfg.n_splits,
+            n_splits=max(REPEATS * n_folds(cfg.test_size), cfg.n_splits or 0),
             test_size=cfg.test_size,
             random_state=cfg.seed,
             complete=True,
         )
         self.on_stage("preprocessing and loading models")
         stages = self._stages(schema, X, y, X_test, folds, workdir, comp.name)
-        floor = COMPLETION_SHARE * max(0.0, deadline - time.monotonic())
-        completes = full_coverage(cfg.n_splits, cfg.test_size) > cfg.n_splits
-
-        def reserve() -> float:
-            # Enough to complete the best trial of each family, however slow it is: otto's
-            # best LightGBM trial needed more than the 15 % and was left out of completion.
-            if not completes:
-                return 0.0
-            return max(floor, sum(_best_completion_seconds(s) for s in stages))
-
+        plan = self._plan(stages, budget, workdir, len(y))
+        for stage in stages:
+            stage.objective.use_folds(plan.folds[stage.name], plan.coverage(stage.name))
+        budget.open_search(plan.shares, completes=plan.completes)
+        self.on_plan(plan.line(budget.completion_reserve(), budget.finish_reserve))
+        self._save_run(workdir, comp, schema, y, plan)
         run_stages(
             stages,
+            budget,
             metric=get_metric(schema.metric),
             n_trials=cfg.n_trials,
-            deadline=deadline,
             on_trial=self.on_trial,
             on_notice=self.on_notice,
             on_stage=self.on_stage,
-            reserve=reserve,
         )
-        self.schema_ = schema
-        self.workdir_ = workdir
+        self.schema_, self.workdir_, self.plan_ = schema, workdir, plan
         self.on_stage("completing the best trials on all folds")
-        self._complete_best(stages, deadline)
+        self._complete_best(stages, budget.end)
         self.trials_ = load_trials(workdir, self.storage)
         return self
 
@@ -196,17 +181,41 @@ class AutoTab:
                 y,
                 X_test,
                 folds,
-                n_splits=cfg.n_splits,
                 model_options=options,
                 seed=cfg.seed,
                 cache=cache,
             )
-            if name == "nn":  # import TensorFlow before the clock of the first trial starts
-                from ._compat import import_keras
-
-                import_keras()
-            stages.append(Stage(name, objective, optimizer, store, FAMILY_SHARES[name]))
+            stages.append(Stage(name, objective, optimizer, store))
         return stages
+
+    def _plan(self, stages, budget: Budget, workdir: Path, rows: int) -> RunPlan:
+        """The plan of an earlier run on this workdir or study (its folds must be kept), else
+        one decided now from probe fits of each family's default (kept for its first trial)."""
+        stored = None if self.fresh else _stored_plan(workdir, stages)
+        if stored is not None:
+            plan = _resumed(stored, stages, self.config)
+            for stage in stages:
+                stage.objective.prepare()
+        else:
+            costs = {}
+            for stage in stages:
+                self.on_stage(f"measuring one {stage.name} fit")
+                stage.objective.prepare()
+                costs[stage.name] = stage.objective.probe(
+                    stage.objective.model_cls.default_params(), deadline=budget.probe_deadline()
+                )
+            plan = decide_plan(
+                rows,
+                costs,
+                budget.search_estimate(),
+                per_repeat=n_folds(self.config.test_size),
+                n_splits=self.config.n_splits,
+            )
+        for stage in stages:  # several workers on one study follow the first one's plan
+            shared = stage.store.shared_plan(stage.optimizer.study, plan.to_dict())
+            if shared != plan.to_dict():
+                return _resumed(shared, stages, self.config)
+        return plan
 
     def _complete_best(self, stages, deadline: float) -> None:
         """Fit the best trials on the folds the search left out, best first, while each
@@ -219,13 +228,14 @@ class AutoTab:
                 continue
             if not stage.store.has_predictions(record.number):
                 continue  # another worker's trial: its predictions are in its own workdir
-            objective = stage.objective
+            if len(stage.objective.splits) == stage.objective.n_splits:
+                continue  # the search folds already cover every row
             trial = stage.optimizer.study.trials[record.number]
-            if time.monotonic() + completion_seconds(stage, trial) > deadline:
+            if time.monotonic() + stage.completion_seconds(trial) > deadline:
                 continue
             oof, test = stage.store.load_predictions(record.number)
             try:
-                full_oof, full_test, _, capped = objective.complete(
+                full_oof, full_test, _, capped = stage.objective.complete(
                     record.params, oof, test, number=record.number, deadline=deadline
                 )
             except TrialFailed:
@@ -234,7 +244,7 @@ class AutoTab:
                 continue
             stage.store.save_full(record.number, full_oof, full_test)
 
-    def _save_run(self, workdir: Path, comp: Competition, schema: DatasetSchema, y) -> None:
+    def _save_run(self, workdir: Path, comp, schema: DatasetSchema, y, plan: RunPlan) -> None:
         tag = f".{os.getpid()}.tmp"
         comp.sample_submission.to_csv(workdir / (TEMPLATE_FILE + tag), index=False)
         os.replace(workdir / (TEMPLATE_FILE + tag), workdir / TEMPLATE_FILE)
@@ -247,36 +257,20 @@ class AutoTab:
             "competition_path": str(comp.path),
             "config": config,
             "models": list(self.config.models),
+            "plan": plan.to_dict(),
             "schema": schema.to_dict(),
             "test_ids": comp.test[schema.id_column].tolist(),
         }
         write_json(workdir / RUN_FILE, run)
 
 
-def completion_seconds(stage, trial) -> float:
-    """Expected time to fit `trial` (an Optuna trial of the stage's study) on the folds the
-    search left out: its mean fold time so far per round of folds fitted at once, with a 1.5x
-    margin, since a completion cut short by the clock is thrown away."""
-    objective = stage.objective
-    rounds = objective.rounds(len(objective.splits) - objective.n_splits)
-    fold_seconds = trial.user_attrs.get("split_seconds") or [0.0]
-    return 1.5 * rounds * float(np.mean(fold_seconds))
-
-
-def _best_completion_seconds(stage) -> float:
-    done = [
-        t for t in stage.optimizer.study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"
-    ]
-    return completion_seconds(stage, min(done, key=lambda t: t.value)) if done else 0.0
-
-
 # Settings that decide the folds: trials scored on other folds cannot join the same study.
-FOLD_SETTINGS = {"seed": "--seed", "n_splits": "--n-splits", "test_size": "test_size"}
+FOLD_SETTINGS = {"seed": "--seed", "test_size": "test_size"}
 
 
 def _check_resumable(workdir: Path, cfg: RunConfig, y) -> None:
-    """Refuse to resume a workdir whose earlier run drew other folds (another seed, fold count
-    or training data): its out-of-fold predictions would not line up with the new trials'."""
+    """Refuse to resume a workdir whose earlier run drew other folds (another seed or training
+    data): its out-of-fold predictions would not line up with the new trials'."""
     if not (workdir / RUN_FILE).is_file():
         return
     earlier = read_run(workdir).get("config", {})
@@ -296,6 +290,46 @@ def _check_resumable(workdir: Path, cfg: RunConfig, y) -> None:
                 f"({len(old_y)} rows then, {len(y)} now, or other targets); pass --fresh "
                 "(or another --workdir) to start over"
             )
+
+
+def _stored_plan(workdir: Path, stages) -> dict | None:
+    """The plan an earlier run on this workdir followed, else the one stored with the study
+    by another worker."""
+    if (workdir / RUN_FILE).is_file():
+        run = read_run(workdir)
+        if "plan" in run:
+            return run["plan"]
+        n_splits = run.get("config", {}).get("n_splits")
+        if n_splits:  # a run of a version before the plan: every family on n_splits folds
+            per = n_folds(run["config"].get("test_size", 0.2))
+            families = {s.name: 1.0 for s in stages}
+            return {
+                "folds": {f: n_splits for f in families},
+                "per_repeat": per,
+                "total_folds": -(-n_splits // per) * per,
+                "shares": families,
+            }
+    for stage in stages:
+        stored = stage.store.shared_plan(stage.optimizer.study)
+        if stored is not None:
+            return stored
+    return None
+
+
+def _resumed(stored: dict, stages, cfg: RunConfig) -> RunPlan:
+    """The stored plan, for these families (a family new to the run gets the most folds of
+    the others); refused when --n-splits asks for other folds than its trials were scored on."""
+    plan = RunPlan.from_dict(stored, source="resumed")
+    if cfg.n_splits is not None and set(plan.folds.values()) != {cfg.n_splits}:
+        scored = ", ".join(f"{f} on {plan.describe(f)}" for f in plan.folds)
+        raise ConfigError(
+            f"--n-splits is {cfg.n_splits}, but the trials of this run were scored {scored}; "
+            "leave --n-splits out to resume, or pass --fresh (or another --workdir) to start over"
+        )
+    most = max(plan.folds.values())
+    folds = {s.name: plan.folds.get(s.name, most) for s in stages}
+    shares = {s.name: plan.shares.get(s.name, 1.0) for s in stages}
+    return replace(plan, folds=folds, shares=shares)
 
 
 def _prepare_workdir(workdir: Path) -> None:

@@ -27,6 +27,7 @@ from .results import load_trials
 from .results import read_run
 from .schema import DatasetSchema
 from .splits import make_splits
+from .splits import n_folds
 
 FIGURE_DIR = "report_files"
 
@@ -198,13 +199,12 @@ def _ensemble_section(report, workdir, run, schema, metric, board, storage):
     oof = blend(preds, weights)
     y = np.load(workdir / TARGET_FILE)
     cfg = run["config"]
-    folds = make_splits(
+    folds = make_splits(  # one repetition of the K-fold: every row in exactly one fold
         y,
         stratify=schema.is_classification,
-        n_splits=cfg["n_splits"],
+        n_splits=n_folds(cfg["test_size"]),
         test_size=cfg["test_size"],
         random_state=cfg["seed"],
-        complete=True,
     )
     scores = []
     for _, valid in folds:

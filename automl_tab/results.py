@@ -23,6 +23,7 @@ from .ensemble import top_trials
 from .exceptions import AutomlTabError
 from .exceptions import DataError
 from .metrics import get_metric
+from .metrics import selection_metric
 from .schema import DatasetSchema
 from .search.trial import TrialRecord
 from .submission import submission_frame
@@ -129,7 +130,7 @@ def finalize(
     metric = get_metric(schema.metric)
     y = np.load(workdir / TARGET_FILE)
     oofs, tests = [oof for oof, _ in preds], [test for _, test in preds]
-    weights = ensemble_weights(metric, y, oofs, full)
+    weights = ensemble_weights(selection_metric(metric), y, oofs, full)
     picked = [i for i, w in enumerate(weights) if w > 0]
     oof_blend = blend([oofs[i] for i in picked], weights[picked])
     cv, n_rows = oof_score(metric, y, oof_blend)

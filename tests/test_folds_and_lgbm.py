@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 from test_objective import objective_for
 
+from automl_tab.budget import TRIAL_SHARE
+from automl_tab.budget import Budget
+from automl_tab.budget import finish_reserve
 from automl_tab.ensemble import greedy_weights
 from automl_tab.metrics import get_metric
 from automl_tab.models import LightGBMModel
@@ -142,13 +145,9 @@ def test_families_share_the_clock_and_a_broken_family_stops_alone(binary_comp, t
             "optuna", store.open_study(), cls.search_space(), seed=0, init_points=2
         )
         stages.append(Stage(name, objective, optimizer, store))
-    run_stages(
-        stages,
-        metric=get_metric("accuracy"),
-        n_trials=8,
-        deadline=time.monotonic() + 120,
-        on_notice=notices.append,
-    )
+    budget = Budget(140)
+    budget.open_search({"lgbm": 1.0, "nn": 1.0}, completes=False)
+    run_stages(stages, budget, metric=get_metric("accuracy"), n_trials=8, on_notice=notices.append)
     lgbm, nn = (stage.store.records() for stage in stages)
     assert len(lgbm) == 8 and all(r.state == "COMPLETE" for r in lgbm)
     assert len(nn) == 5 and all(r.state == "FAIL" for r in nn)
@@ -171,35 +170,27 @@ def _instant_lgbm_stage(tmp_path):
     return Stage("lgbm", objective, optimizer, store), allowed
 
 
-def test_a_familys_first_trial_may_use_twice_the_time_of_the_others(tmp_path):
-    """The default trial is the family's baseline: its time cap is 50 % of the family's
-    search time, every later trial's 25 % (measured from the deadline each one receives)."""
-    from automl_tab.search.runner import FIRST_TRIAL_SHARE
-    from automl_tab.search.runner import TRIAL_SHARE
-
+def test_a_familys_first_trial_may_use_all_its_time_later_ones_a_quarter(tmp_path):
+    """The default trial is the family's baseline and is never cut half-trained: its time cap
+    is the family's whole search time; every later trial's is TRIAL_SHARE of it (measured
+    from the deadline each one receives)."""
     stage, allowed = _instant_lgbm_stage(tmp_path)
-    budget = 400.0
-    run_stages(
-        [stage],
-        metric=get_metric("accuracy"),
-        n_trials=3,
-        deadline=time.monotonic() + budget,
-    )
+    budget = Budget(400 + finish_reserve(400))
+    budget.open_search({"lgbm": 1.0}, completes=False)
+    run_stages([stage], budget, metric=get_metric("accuracy"), n_trials=3)
     assert len(allowed) == 3
-    assert allowed[0] == pytest.approx(FIRST_TRIAL_SHARE * budget, abs=2.0)
-    assert allowed[1:] == pytest.approx([TRIAL_SHARE * budget] * 2, abs=2.0)
+    assert allowed[0] == pytest.approx(400, abs=2.0)
+    assert allowed[1:] == pytest.approx([TRIAL_SHARE * 400] * 2, abs=2.0)
 
 
-def test_the_search_ends_early_by_what_the_reserve_asks(tmp_path):
-    """`reserve()` is asked before every trial: time for completing the best trials grows with
-    them, and the search gives way (no trial starts, none runs into the reserve)."""
+def test_the_search_ends_early_by_what_the_completion_reserve_asks(tmp_path):
+    """The completion reserve is asked before every trial: time for completing the best
+    trials grows with them, and the search gives way (no trial starts, none runs into it)."""
     stage, allowed = _instant_lgbm_stage(tmp_path)
-    run_stages(
-        [stage],
-        metric=get_metric("accuracy"),
-        n_trials=3,
-        deadline=time.monotonic() + 400,
-        reserve=lambda: 400.0 if allowed else 300.0,
-    )
+    stage.best_completion_seconds = lambda: 400.0  # completing the best takes all the time
+    budget = Budget(400 + finish_reserve(400))
+    budget.open_search({"lgbm": 1.0}, completes=True)
+    budget.expect_completion("lgbm", 300.0)
+    run_stages([stage], budget, metric=get_metric("accuracy"), n_trials=3)
     assert len(allowed) == 1  # after it, the reserve takes all the time left
-    assert allowed[0] == pytest.approx(50.0, abs=2.0)  # half of the 100 s the search had
+    assert allowed[0] == pytest.approx(100.0, abs=2.0)  # the 100 s the search had

@@ -7,6 +7,7 @@ import optuna
 import pytest
 
 from automl_tab import load_competition
+from automl_tab.budget import Budget
 from automl_tab.exceptions import TrialFailed
 from automl_tab.models import PyramidNNModel
 from automl_tab.pipeline import build_objective
@@ -91,16 +92,7 @@ def test_runner_records_failures_and_goes_on(binary_comp, tmp_path):
     )
     optimizer.study.enqueue_trial({**PyramidNNModel.default_params(), "learning_rate": 0.02})
     optimizer.enqueue(PyramidNNModel.default_params())  # no-op: the study is not empty
-    import time
-
-    run_search(
-        objective,
-        optimizer,
-        store,
-        metric=objective.metric,
-        n_trials=3,
-        deadline=time.monotonic() + 300,
-    )
+    run_search(objective, optimizer, store, metric=objective.metric, n_trials=3, budget=Budget(300))
     records = store.records()
     assert records[0].state == "FAIL" and "diverged" in records[0].fail_reason
     # The sampler may draw another learning rate above 0.01: that trial fails too.

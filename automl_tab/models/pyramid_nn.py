@@ -92,6 +92,10 @@ class PyramidNNModel:
 
     name = "nn"
     parallel_folds = True  # see search/fold_pool.py
+    target_trials = 10  # trials the run plan wants the family to afford (plan.py)
+    # A fold cut by the time cap before this many epochs makes the trial fail: half-trained
+    # (at 60 s the first network used to be cut after one epoch, at chance level).
+    min_epochs = 10
 
     def __init__(
         self,
@@ -129,6 +133,11 @@ class PyramidNNModel:
         self.patience = patience
         self.min_delta = min_delta
         self.deadline = deadline
+
+    @classmethod
+    def import_backend(cls) -> None:
+        """Import Keras (seconds), before any fit's clock starts."""
+        import_keras()
 
     @classmethod
     def search_space(cls) -> SearchSpace:

@@ -60,17 +60,16 @@ def run_folds(func, tasks: list[tuple], workers: int) -> list:
     return out
 
 
-def warm_up(workers: int) -> None:
-    """Start the fold workers and import TensorFlow in each (a few seconds, once), so the first
-    trial is not charged for it."""
+def warm_up(workers: int, setup=None) -> None:
+    """Start the fold workers and run `setup` (importing the model's library, a few seconds)
+    once in each, so that no fit's clock is charged for it."""
     if workers > 1:
-        run_folds(_import_keras, [()] * workers, workers)
+        run_folds(_call, [(setup,)] * workers, workers)
 
 
-def _import_keras() -> None:
-    from .._compat import import_keras
-
-    import_keras()
+def _call(setup) -> None:
+    if setup is not None:
+        setup()
 
 
 def _in_worker(func, task, threads: int):

@@ -8,10 +8,13 @@ import time
 import numpy as np
 from sklearn.base import clone
 
+from ..budget import fold_deadlines
 from ..exceptions import TrialFailed
 from ..metrics import Metric
+from ..plan import FamilyCost
 from .fold_pool import fold_workers
 from .fold_pool import run_folds
+from .fold_pool import warm_up
 from .trial import TrialResult
 
 
@@ -82,6 +85,8 @@ class Objective:
         self.seed = seed
         # Preprocessed folds do not depend on the model: families on the same folds share them.
         self._cache: dict[int, tuple] = {} if cache is None else cache
+        # Folds already fitted by `probe`, by (fold, seed, params): the first trial reuses them.
+        self._fitted: dict[tuple, tuple] = {}
 
     def split_data(self, i: int):
         """(X_train, X_valid, X_test) arrays of split i, transformed by a preprocessor fitted
@@ -116,29 +121,71 @@ class Objective:
         y_tr, y_va = self._fit_target(self.y[train_idx]), self._fit_target(self.y[valid_idx])
         return self.model_cls, options, X_tr, y_tr, X_va, y_va, X_te
 
+    def use_folds(self, n_splits: int, n_folds: int) -> None:
+        """Score trials on the first `n_splits` folds; complete the best on the first
+        `n_folds` (the run plan's choice for this family, made after `probe`)."""
+        if not 1 <= n_splits <= n_folds <= len(self.splits):
+            raise ValueError(f"n_splits={n_splits}, n_folds={n_folds} of {len(self.splits)}")
+        self.n_splits, self.splits = n_splits, self.splits[:n_folds]
+
+    def pool_size(self) -> int:
+        """Worker processes the folds train in, for a model that asks for them
+        (`parallel_folds`); 1 means one after another in this process."""
+        parallel = getattr(self.model_cls, "parallel_folds", False)
+        return fold_workers(len(self.splits)) if parallel else 1
+
     def workers(self, n_folds: int) -> int:
-        """Folds fitted at once: one per worker process for a model that asks for it
-        (`parallel_folds`), else 1 (one after another in this process)."""
-        return fold_workers(n_folds) if getattr(self.model_cls, "parallel_folds", False) else 1
+        """Folds fitted at once."""
+        return max(1, min(n_folds, self.pool_size()))
 
     def rounds(self, n_folds: int) -> int:
         """How many fold-times `n_folds` folds take, run `workers(n_folds)` at a time."""
         return -(-n_folds // self.workers(n_folds))
 
     def _fit_folds(self, folds, params, number, started, deadline) -> list[tuple]:
-        """`fit_and_predict` on each fold, `workers` at a time."""
+        """`fit_and_predict` on each fold, `workers` at a time (folds the probe fitted with the
+        same seed and params are taken as they are)."""
         folds = list(folds)
-        workers, rounds = self.workers(len(folds)), self.rounds(len(folds))
-        tasks = []
-        for j, i in enumerate(folds):
-            # Fold j may use its round's share of the time plus whatever earlier rounds left.
-            fold_deadline = None
-            if deadline is not None:
-                fold_deadline = started + (deadline - started) * (j // workers + 1) / rounds
-            tasks.append(self._fold_task(i, params, number, fold_deadline))
-        if workers > 1:
-            return run_folds(fit_and_predict, tasks, workers)
-        return [fit_and_predict(*task) for task in tasks]
+        deadlines = fold_deadlines(started, deadline, len(folds), self.workers(len(folds)))
+        tasks = {i: self._fold_task(i, params, number, d) for i, d in zip(folds, deadlines)}
+        keys = {i: (i, tasks[i][1]["random_state"], _frozen(params)) for i in folds}
+        todo = [i for i in folds if keys[i] not in self._fitted]
+        if self.pool_size() > 1 and todo:  # even one fold: the workers are warm, this is not
+            results = run_folds(fit_and_predict, [tasks[i] for i in todo], self.pool_size())
+        else:
+            results = [fit_and_predict(*tasks[i]) for i in todo]
+        fitted = dict(zip(todo, results))
+        return [fitted[i] if i in fitted else self._fitted.pop(keys[i]) for i in folds]
+
+    def prepare(self) -> None:
+        """Start the fold workers and import the model's library in them (or here), so that
+        neither is charged to a fit."""
+        setup = getattr(self.model_cls, "import_backend", None)
+        if self.pool_size() > 1:
+            warm_up(self.pool_size(), setup)
+        elif setup is not None:
+            setup()
+
+    def probe(self, params: dict, *, number: int = 0, deadline: float | None = None) -> FamilyCost:
+        """Fit the first round of folds (as many as train side by side) with `params` and
+        measure what a trial costs; the fits are kept for the trial `number` that asks for
+        the same params on these folds."""
+        workers = self.pool_size()
+        folds = list(range(workers))
+        started = time.monotonic()
+        fitted = self._fit_folds(folds, params, number, started, deadline)
+        setup = max(h.get("setup_seconds", 0.0) for *_, h, _ in fitted)
+        seconds = max(s for *_, s in fitted)
+        for i, result in zip(folds, fitted):
+            random_state = self._fold_task(i, params, number, None)[1]["random_state"]
+            self._fitted[(i, random_state, _frozen(params))] = result
+        return FamilyCost(
+            setup_seconds=setup,
+            fold_seconds=max(1e-3, seconds - setup),
+            workers=workers,
+            target_trials=float(getattr(self.model_cls, "target_trials", 10)),
+            converged=not any(h.get("time_capped") for *_, h, _ in fitted),
+        )
 
     def _run_folds(self, folds, params, number, deadline):
         width = self.n_classes if self.task != "regression" else 1
@@ -147,6 +194,7 @@ class Objective:
         test_sum = 0.0
         scores, epochs, seconds, histories = [], [], [], []
         fitted = self._fit_folds(folds, params, number, time.monotonic(), deadline)
+        self._check_trained(fitted)
         for i, (valid_pred, test_pred, epoch, history, fold_seconds) in zip(folds, fitted):
             valid_pred, test_pred = self._from_model(valid_pred), self._from_model(test_pred)
             if not (np.all(np.isfinite(valid_pred)) and np.all(np.isfinite(test_pred))):
@@ -161,12 +209,26 @@ class Objective:
             seconds.append(fold_seconds)
         return oof_sum, oof_count, test_sum, scores, epochs, seconds, histories
 
+    def _check_trained(self, fitted) -> None:
+        """A fold cut by the time cap after a handful of epochs is a half-trained model, not
+        a candidate for the ensemble: the trial fails with that reason."""
+        least = getattr(self.model_cls, "min_epochs", 1)
+        for *_, history, _ in fitted:
+            trained = len(history.get("val_loss", ()))
+            if history.get("time_capped") and trained < least:
+                raise TrialFailed(
+                    f"cut by the time cap after {trained} epochs (fewer than {least}): "
+                    "half-trained, not a candidate"
+                )
+
     def __call__(self, params: dict, *, number: int = 0, deadline: float | None = None):
         """Score params on the search folds (the first `n_splits`)."""
         oof_sum, count, test_sum, *rest = self._run_folds(
             range(self.n_splits), params, number, deadline
         )
-        return TrialResult(*rest[:3], _mean_oof(oof_sum, count), test_sum / self.n_splits, rest[3])
+        oof, test = _mean_oof(oof_sum, count), test_sum / self.n_splits
+        covers_all = self.n_splits == len(self.splits)
+        return TrialResult(*rest[:3], oof, test, rest[3], covers_all=covers_all)
 
     def complete(self, params: dict, oof, test, *, number: int, deadline: float | None = None):
         """Fit the folds the search left out, so every row gets an out-of-fold prediction.
@@ -193,3 +255,7 @@ def _mean_oof(oof_sum, count):
     count = count.reshape((-1,) + (1,) * (oof_sum.ndim - 1))
     with np.errstate(invalid="ignore"):
         return np.where(count > 0, oof_sum / np.maximum(count, 1), np.nan)
+
+
+def _frozen(params: dict) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in params.items()))

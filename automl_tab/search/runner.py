@@ -1,57 +1,75 @@
 """The search loop: ask, score, store, tell, until the trial counts or the clock say stop.
 
-Several model families (stages) share one clock. Each gets a share of the search time; the
-next trial goes to the family furthest behind its share, so a slow family cannot starve a
-fast one and every family has candidates for the ensemble when time runs out.
+Several model families (stages) share one clock, owned by a Budget (budget.py): the next
+trial goes to the family furthest behind its share, each trial gets the deadline the budget
+gives it, and after each trial the budget hears how long completing the family's best trial
+would take and, when the family's best trials changed, how much weight each family has in
+an ensemble of the best trials so far (shares follow that evidence).
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 
+import numpy as np
 from optuna.trial import TrialState
 
 from .. import interrupt
+from ..budget import Budget
+from ..ensemble import greedy_weights
 from ..exceptions import AutomlTabError
 from ..exceptions import TrialFailed
+from ..metrics import selection_metric
 from .store import TrialStore
 from .store import to_record
 from .trial import TrialRecord
 
 MAX_CONSECUTIVE_FAILURES = 5
-# No single trial may take more than this share of a family's search time: one huge network
-# with a tiny learning rate would otherwise eat the whole run (seen on titanic: 104 s of 120).
-TRIAL_SHARE = 0.25
-# A family's first trial in a session (on a new study: its known-good default, the baseline the
-# ensemble can always fall back on) may use half of the family's time: cut at 25 % it was left
-# half-trained on large data (otto: every LightGBM trial capped after 51-106 rounds).
-FIRST_TRIAL_SHARE = 0.5
-MIN_TRIAL_SECONDS = 10.0
 WAIT_SECONDS = 1.0
+EVIDENCE_TOP = 3  # best trials of each family in the ensemble that re-shares the time
+EVIDENCE_ROUNDS = 10
+# Completing a trial cut short by the clock is thrown away, so its expected time gets a margin.
+COMPLETION_MARGIN = 1.5
 
 
 @dataclass
 class Stage:
-    """One model family's search: its objective, optimizer and store, and its time share."""
+    """One model family's search: its objective, optimizer and store."""
 
     name: str
     objective: object
     optimizer: object
     store: TrialStore
-    share: float = 1.0
-    used: float = 0.0
     durations: list = field(default_factory=list)
     failures: int = 0
     done: bool = False
+    best: list = field(default_factory=list)  # (loss, number) of its best trials, best first
 
     def counts(self) -> tuple[int, int]:
         """(completed, running) trials of the study, all workers included."""
         states = [t.state for t in self.optimizer.study.get_trials(deepcopy=False)]
         return states.count(TrialState.COMPLETE), states.count(TrialState.RUNNING)
+
+    def completed(self) -> list:
+        trials = self.optimizer.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        return sorted(trials, key=lambda t: (t.value, t.number))
+
+    def completion_seconds(self, trial) -> float:
+        """Expected time to fit `trial` on the folds the search left out: its mean fold time
+        per round of folds fitted at once, with COMPLETION_MARGIN."""
+        objective = self.objective
+        rounds = objective.rounds(len(objective.splits) - objective.n_splits)
+        fold_seconds = trial.user_attrs.get("split_seconds") or [0.0]
+        return COMPLETION_MARGIN * rounds * float(np.mean(fold_seconds))
+
+    def best_completion_seconds(self) -> float:
+        done = self.completed()
+        return self.completion_seconds(done[0]) if done else 0.0
 
 
 def run_search(
@@ -61,26 +79,24 @@ def run_search(
     *,
     metric,
     n_trials: int | None,
-    deadline: float,
+    budget: Budget,
     on_trial: Callable[[TrialRecord], None] | None = None,
 ) -> int:
     """One family's search; see `run_stages`."""
     stage = Stage(store.model, objective, optimizer, store)
-    return run_stages(
-        [stage], metric=metric, n_trials=n_trials, deadline=deadline, on_trial=on_trial
-    )
+    budget.open_search({stage.name: 1.0}, completes=False)
+    return run_stages([stage], budget, metric=metric, n_trials=n_trials, on_trial=on_trial)
 
 
 def run_stages(
     stages: list[Stage],
+    budget: Budget,
     *,
     metric,
     n_trials: int | None,
-    deadline: float,
     on_trial: Callable[[TrialRecord], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
     on_stage: Callable[[str], None] | None = None,
-    reserve: Callable[[], float] | None = None,
 ) -> int:
     """Run trials until each study holds `n_trials` completed ones or time runs short.
 
@@ -88,40 +104,40 @@ def run_stages(
     this worker waits for the running ones (a dead worker's trial is failed after its
     heartbeat stops and then run again here), so the study completes exactly `n_trials`.
 
-    A family's next trial starts only if the median duration of its trials in this session
-    fits before `deadline` (time.monotonic). A trial gets at most TRIAL_SHARE of its family's
-    search time; a model still training when its time is up keeps its best epoch so far.
-    A failing trial is recorded and the search goes on; after MAX_CONSECUTIVE_FAILURES in a
-    row a family stops (and the run stops if no family is left with a completed trial).
-    KeyboardInterrupt marks the running trial failed and propagates. Returns the number of
-    trials run here.
-
-    `reserve()`, asked before each trial, is time kept free before `deadline` for what follows
-    the search (completing the best trials): the search itself ends `reserve()` seconds early.
+    `budget` (opened with the stages' shares) picks the family of each trial and its
+    deadline; a family's next trial starts only if the median duration of its trials in this
+    session fits before the search deadline. A failing trial is recorded and the search goes
+    on; after MAX_CONSECUTIVE_FAILURES in a row a family stops (and the run stops if no family
+    is left). KeyboardInterrupt marks the running trial failed and propagates. Returns the
+    number of trials run here.
     """
-    end = deadline  # the search's own deadline is `end` less the reserve of the moment
-    budget = max(0.0, end - time.monotonic() - (reserve() if reserve else 0.0))
-    total_share = sum(s.share for s in stages) or 1.0
+    for stage in stages:  # earlier runs' best trials count as evidence too
+        done = [t for t in stage.completed() if stage.store.has_predictions(t.number)]
+        stage.best = [(t.value, t.number) for t in done[:EVIDENCE_TOP]]
     ran = 0
     while True:
         interrupt.check()
-        deadline = end - (reserve() if reserve else 0.0)
-        status = {id(s): _status(s, n_trials, deadline) for s in stages if not s.done}
-        active = [s for s in stages if status.get(id(s)) == "go"]
+        status = {s.name: _status(s, n_trials, budget) for s in stages if not s.done}
+        active = [s for s in stages if status.get(s.name) == "go"]
         if not active:
-            waiting = [s for s in stages if status.get(id(s)) == "wait"]
+            waiting = [s for s in stages if status.get(s.name) == "wait"]
             if not waiting:
                 break
             time.sleep(WAIT_SECONDS)
             for s in waiting:
                 s.optimizer.fail_stale()
             continue
-        stage = min(active, key=lambda s: (s.used / s.share, stages.index(s)))
+        name = budget.next_family([s.name for s in active])
+        stage = next(s for s in active if s.name == name)
         if on_stage is not None:
             on_stage(f"searching {stage.name}")
-        share = FIRST_TRIAL_SHARE if not stage.durations else TRIAL_SHARE
-        cap = max(MIN_TRIAL_SECONDS, share * budget * stage.share / total_share)
-        record = _run_trial(stage, metric, min(deadline, time.monotonic() + cap))
+        deadline = budget.trial_deadline(stage.name, first=not stage.durations)
+        record = _run_trial(stage, metric, deadline)
+        budget.charge(stage.name, stage.durations[-1])
+        if budget.completes:
+            budget.expect_completion(stage.name, stage.best_completion_seconds())
+        if _entered_top(stage, record):
+            budget.follow_evidence(family_weights(stages, metric))
         ran += 1
         if on_trial is not None:
             on_trial(record)
@@ -138,9 +154,9 @@ def run_stages(
     return ran
 
 
-def _status(stage: Stage, n_trials: int | None, deadline: float) -> str:
+def _status(stage: Stage, n_trials: int | None, budget: Budget) -> str:
     """ "go" (start a trial), "wait" (others' running trials may complete the study) or "stop"."""
-    remaining = deadline - time.monotonic()
+    remaining = budget.search_left()
     if remaining <= 0 or (stage.durations and statistics.median(stage.durations) > remaining):
         return "stop"
     if n_trials is None:
@@ -149,6 +165,29 @@ def _status(stage: Stage, n_trials: int | None, deadline: float) -> str:
     if completed >= n_trials:
         return "stop"
     return "wait" if completed + running >= n_trials else "go"
+
+
+def _entered_top(stage: Stage, record: TrialRecord) -> bool:
+    """Whether `record` is now among its family's EVIDENCE_TOP best (kept in `stage.best`)."""
+    if record.state != "COMPLETE" or record.loss is None or not math.isfinite(record.loss):
+        return False
+    stage.best = sorted([*stage.best, (record.loss, record.number)])[:EVIDENCE_TOP]
+    return (record.loss, record.number) in stage.best
+
+
+def family_weights(stages: list[Stage], metric) -> dict[str, float]:
+    """Each family's weight in a greedy ensemble of the best trials of every family so far,
+    on the search folds' rows they all cover (empty until every family has a trial)."""
+    pool = [(s, number) for s in stages for _, number in s.best]
+    if len({s.name for s, _ in pool}) < 2:
+        return {}
+    oofs = [s.store.load_predictions(number)[0] for s, number in pool]
+    y = stages[0].objective.y
+    weights = greedy_weights(selection_metric(metric), y, oofs, rounds=EVIDENCE_ROUNDS)
+    out: dict[str, float] = {}
+    for (s, _), w in zip(pool, weights):
+        out[s.name] = out.get(s.name, 0.0) + float(w)
+    return out
 
 
 def _run_trial(stage: Stage, metric, trial_deadline: float) -> TrialRecord:
@@ -178,6 +217,8 @@ def _score_and_record(stage: Stage, metric, trial_deadline: float) -> TrialRecor
         stage.failures += 1
     else:
         store.save_predictions(number, result.oof, result.test)
+        if result.covers_all:  # nothing to complete: these are its all-fold predictions
+            store.save_full(number, result.oof, result.test)
         store.save_history(number, result.histories)
         optimizer.tell(
             number,
@@ -192,8 +233,6 @@ def _score_and_record(stage: Stage, metric, trial_deadline: float) -> TrialRecor
             },
         )
         stage.failures = 0
-    elapsed = time.monotonic() - started
-    stage.durations.append(elapsed)
-    stage.used += elapsed
+    stage.durations.append(time.monotonic() - started)
     trial = next(t for t in optimizer.study.get_trials(deepcopy=False) if t.number == number)
     return to_record(trial, store.model)

@@ -22,6 +22,7 @@ STUDY_FILE = "study.db"
 HEARTBEAT_SECONDS = 5
 GRACE_SECONDS = 20
 OPEN_ATTEMPTS = 5
+PLAN_KEY = "plan"
 
 
 def _optuna():
@@ -92,6 +93,16 @@ class TrialStore:
             direction="minimize",
             load_if_exists=True,
         )
+
+    def shared_plan(self, study, plan: dict | None = None) -> dict | None:
+        """The run plan (plan.py, as a dict) every worker of this study follows: the one
+        stored with the study, else `plan`, stored now. Trials scored on other folds could
+        not be compared or ensembled, so the first worker's choice holds for all."""
+        stored = study.user_attrs.get(PLAN_KEY)
+        if stored is None and plan is not None:
+            study.set_user_attr(PLAN_KEY, plan)
+            return plan
+        return stored
 
     def delete(self) -> None:
         """Forget the study and its predictions (for --fresh)."""

@@ -52,6 +52,7 @@ class TrialResult:
     oof: np.ndarray  # out-of-sample predictions per training row, NaN where never validated
     test: np.ndarray  # test predictions averaged over the split models
     histories: list[dict]
+    covers_all: bool = False  # the search folds already give every row a prediction
 
     @property
     def score(self) -> float:

@@ -1,0 +1,146 @@
+"""How the time of a run is spent: the one owner of the clock, the reserves, the families'
+shares, the per-trial caps and the fold deadlines.
+
+A run's `--time-limit` counts from the command's start. Its parts, in order:
+
+1. setup: loading, schema, preprocessing of the first fold, starting the fold workers and the
+   probe fits that measure what one fit of each family costs (see plan.py);
+2. the search, shared by the model families in proportion to their shares;
+3. completing the best trials on the folds the search left out (a reserve the search leaves
+   free: COMPLETION_SHARE of what is left when the search opens, or more when completing the
+   best trial of each family is expected to take longer);
+4. the ensemble, the submission, the report and the exit (FINISH_SHARE of the limit, 8-45 s).
+
+Everything here is arithmetic on a clock; nothing trains. The clock is injectable, so the
+policy is tested without waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+FINISH_SHARE = 0.05
+FINISH_BOUNDS = (8.0, 45.0)  # measured: about 5 s on a small competition, mostly the report
+COMPLETION_SHARE = 0.15
+# No trial after a family's first may use more than this share of its family's search time:
+# one huge network with a tiny learning rate would otherwise eat the run (titanic: 104 s of
+# 120). A family's first trial is its known-good default, the baseline the ensemble can always
+# fall back on: it may use all of its family's time, so it is never cut half-trained.
+TRIAL_SHARE = 0.25
+MIN_TRIAL_SECONDS = 10.0
+# The probe fits that measure each family's cost (before the search) may use this share of
+# the time left; a fit that needs more is stopped at its best epoch so far, and the plan then
+# knows that family is slow for this budget.
+PROBE_SHARE = 0.3
+# How far the shares follow the evidence: a family's share is (1 - EVIDENCE) / families
+# + EVIDENCE x its weight in the current ensemble. With two families a family never drops
+# below a quarter of the search, so the networks always have real candidates.
+EVIDENCE = 0.5
+
+
+def finish_reserve(time_limit: float) -> float:
+    """Time kept for the ensemble, the submission, the report and the exit."""
+    low, high = FINISH_BOUNDS
+    return min(max(low, FINISH_SHARE * time_limit), high)
+
+
+def fold_deadlines(started: float, deadline: float | None, n_folds: int, workers: int) -> list:
+    """The deadline of each of `n_folds` folds fitted `workers` at a time between `started`
+    and `deadline`: each round of folds gets an equal part, plus what earlier rounds left."""
+    if deadline is None:
+        return [None] * n_folds
+    rounds = -(-n_folds // max(1, workers))
+    return [started + (deadline - started) * (j // workers + 1) / rounds for j in range(n_folds)]
+
+
+class Budget:
+    """The run's clock and how its time is shared. Times are `clock()` seconds (monotonic).
+
+    Args:
+        time_limit: seconds for the whole command.
+        started: when the command started (default: now).
+        clock: the time source (tests pass a fake one).
+    """
+
+    def __init__(
+        self, time_limit: float, started: float | None = None, *, clock: Callable = time.monotonic
+    ):
+        self.time_limit = float(time_limit)
+        self.clock = clock
+        self.started = clock() if started is None else float(started)
+        self.finish_reserve = finish_reserve(self.time_limit)
+        # Search and completion end here; what is left is the finish reserve.
+        self.end = self.started + self.time_limit - self.finish_reserve
+        self.shares: dict[str, float] = {}
+        self.used: dict[str, float] = {}
+        self.completion: dict[str, float] = {}
+        self.completes = False
+        self.completion_floor = 0.0
+        self.search_seconds = 0.0
+
+    def left(self) -> float:
+        """Seconds until the search and completion must be over."""
+        return self.end - self.clock()
+
+    def probe_deadline(self) -> float:
+        """When a probe fit started now must stop (see PROBE_SHARE)."""
+        return self.clock() + PROBE_SHARE * max(0.0, self.left())
+
+    def search_estimate(self) -> float:
+        """The search's seconds if it opened now with a completion reserve (for the plan)."""
+        return (1.0 - COMPLETION_SHARE) * max(0.0, self.left())
+
+    def open_search(self, shares: dict[str, float], *, completes: bool) -> None:
+        """Start the search: the families and their shares, and whether the best trials will
+        be completed on more folds afterwards (which needs a reserve)."""
+        self.shares = {f: float(s) for f, s in shares.items()}
+        self.used = {f: 0.0 for f in shares}
+        self.completes = completes
+        self.completion_floor = COMPLETION_SHARE * max(0.0, self.left()) if completes else 0.0
+        self.search_seconds = max(0.0, self.left() - self.completion_floor)
+
+    # --- the reserve for completing the best trials ---------------------------------------
+
+    def expect_completion(self, family: str, seconds: float) -> None:
+        """The expected time to complete `family`'s best trial, re-estimated after each trial."""
+        self.completion[family] = max(0.0, float(seconds))
+
+    def completion_reserve(self) -> float:
+        if not self.completes:
+            return 0.0
+        return max(self.completion_floor, sum(self.completion.values()))
+
+    def search_deadline(self) -> float:
+        return self.end - self.completion_reserve()
+
+    def search_left(self) -> float:
+        return self.search_deadline() - self.clock()
+
+    # --- sharing the search between families ----------------------------------------------
+
+    def family_seconds(self, family: str) -> float:
+        total = sum(self.shares.values()) or 1.0
+        return self.search_seconds * self.shares.get(family, 0.0) / total
+
+    def next_family(self, families: list[str]) -> str:
+        """The family furthest behind its share (ties: the first listed)."""
+        return min(families, key=lambda f: self.used.get(f, 0.0) / self.shares.get(f, 1.0))
+
+    def trial_deadline(self, family: str, *, first: bool) -> float:
+        """When a trial of `family` starting now must stop (see TRIAL_SHARE)."""
+        share = 1.0 if first else TRIAL_SHARE
+        cap = max(MIN_TRIAL_SECONDS, share * self.family_seconds(family))
+        return min(self.search_deadline(), self.clock() + cap)
+
+    def charge(self, family: str, seconds: float) -> None:
+        self.used[family] = self.used.get(family, 0.0) + float(seconds)
+
+    def follow_evidence(self, weights: dict[str, float]) -> None:
+        """Re-share the search after the families' weights in the current ensemble."""
+        families = list(self.shares)
+        total = sum(weights.get(f, 0.0) for f in families)
+        if len(families) < 2 or total <= 0:
+            return
+        even = (1.0 - EVIDENCE) / len(families)
+        self.shares = {f: even + EVIDENCE * weights.get(f, 0.0) / total for f in families}

@@ -1,0 +1,166 @@
+"""The run plan: how trials are validated and how the search time is shared, decided from the
+data, the budget and what one fit of each family was measured to cost, before the first trial.
+
+Validation. All families share one seeded list of folds (a 5-fold, repeated once when more
+folds are wanted); each family scores its trials on a prefix of it, and its best trials are
+completed on the rest of their repetition so that every training row gets an out-of-fold
+prediction for the ensemble. How many folds a family's trials use:
+
+- enough validation rows that the best of many trials is not a lucky draw: about
+  WANTED_VALID_ROWS over the folds, so small data gets every fold, twice (repeated 5-fold),
+  and large data a single hold-out fold, as FLAML's CV/hold-out rule does;
+- no more than the budget affords: the family must still get its `target_trials` trials in
+  its share of the search (measured cost of one trial on k folds: a one-off setup, such as
+  tracing a network, plus one fit per round of folds trained side by side);
+- folds that cost (almost) nothing extra are always taken: when a trial's cost is mostly its
+  setup, or when two folds train side by side in the time of one.
+
+Everything here is arithmetic; the probe fits are made by the pipeline (pipeline.py).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+
+FOLD_CHOICES = (10, 5, 4, 3, 2, 1)  # search folds a family may get, most first
+WANTED_VALID_ROWS = 10_000
+# A trial whose folds cost at most this much more than one fold is cheap at any fold count.
+CHEAP_EXTRA = 1.5
+
+
+@dataclass(frozen=True)
+class FamilyCost:
+    """What one trial of a family costs, from its probe fit (seconds).
+
+    setup_seconds: once per trial and worker (tracing a new network shape);
+    fold_seconds: training and predicting one fold after that;
+    workers: folds fitted side by side;
+    target_trials: trials (at the default's cost) the family should afford in its share;
+    converged: whether the probe fit stopped by itself rather than at its time cap.
+    """
+
+    setup_seconds: float
+    fold_seconds: float
+    workers: int = 1
+    target_trials: float = 10.0
+    converged: bool = True
+
+    def trial_seconds(self, n_folds: int) -> float:
+        return self.setup_seconds + math.ceil(n_folds / max(1, self.workers)) * self.fold_seconds
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """folds: search folds per family; per_repeat: folds in one repetition (K);
+    total_folds: folds in the shared list; shares: the families' initial shares of the
+    search; costs: the measured FamilyCosts (as dicts); source: "measured", "--n-splits" or
+    "resumed"."""
+
+    folds: dict[str, int]
+    per_repeat: int
+    total_folds: int
+    shares: dict[str, float]
+    costs: dict[str, dict] = field(default_factory=dict)
+    source: str = "measured"
+
+    def coverage(self, family: str) -> int:
+        """Folds `family`'s best trials are completed to: whole repetitions."""
+        return math.ceil(self.folds[family] / self.per_repeat) * self.per_repeat
+
+    @property
+    def completes(self) -> bool:
+        """Whether some family's best trials need more folds after the search."""
+        return any(self.coverage(f) > k for f, k in self.folds.items())
+
+    def describe(self, family: str) -> str:
+        k, per = self.folds[family], self.per_repeat
+        if k == 1:
+            return f"1 hold-out fold of {per}"
+        if k < per:
+            return f"{k} of {per} folds"
+        if k == per:
+            return f"{per}-fold CV"
+        return f"{per}-fold CV x{k // per}"
+
+    def line(self, completion_seconds: float, finish_seconds: float) -> str:
+        """The one line printed at the start of a run."""
+        total = sum(self.shares.values()) or 1.0
+        parts = []
+        for family in self.folds:
+            cost = self.costs.get(family)
+            measured = ""
+            if cost:
+                setup = cost["setup_seconds"]
+                measured = f", {cost['fold_seconds']:.2g} s a fit"
+                measured += f" + {setup:.2g} s setup" if setup >= 0.05 else ""
+            share = 100 * self.shares.get(family, 0.0) / total
+            parts.append(f"{family} on {self.describe(family)} ({share:.0f} %{measured})")
+        reserve = (
+            f"{completion_seconds:.0f} s to complete the best trials, " if self.completes else ""
+        )
+        return (
+            f"plan ({self.source}): {'; '.join(parts)}; shares then follow the ensemble; "
+            f"{reserve}{finish_seconds:.0f} s for the ensemble and report"
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, *, source: str | None = None) -> RunPlan:
+        data = dict(data)
+        if source is not None:
+            data["source"] = source
+        return cls(**data)
+
+
+def wanted_folds(rows: int, per_repeat: int) -> int:
+    """Folds whose validation rows add up to about WANTED_VALID_ROWS (at most two repeats)."""
+    valid_rows = max(1.0, rows / per_repeat)
+    need = math.ceil(WANTED_VALID_ROWS / valid_rows)
+    fitting = [k for k in FOLD_CHOICES if k <= 2 * per_repeat]
+    return min([k for k in fitting if k >= need], default=max(fitting))
+
+
+def choose_folds(cost: FamilyCost, wanted: int, seconds: float) -> int:
+    """The most folds, up to `wanted`, that still afford the family's target trials in
+    `seconds`, or that cost little more than one fold; 1 when nothing else fits."""
+    one = cost.trial_seconds(1)
+    for k in (k for k in FOLD_CHOICES if k <= wanted):
+        trial = cost.trial_seconds(k)
+        if trial * cost.target_trials <= seconds or trial <= CHEAP_EXTRA * one:
+            return k
+    return 1
+
+
+def decide_plan(
+    rows: int,
+    costs: dict[str, FamilyCost],
+    search_seconds: float,
+    *,
+    per_repeat: int = 5,
+    n_splits: int | None = None,
+) -> RunPlan:
+    """The plan for `rows` training rows and these measured family costs, with
+    `search_seconds` to share; `n_splits` (the user's --n-splits) fixes every family's folds."""
+    families = list(costs)
+    shares = {f: 1.0 / len(families) for f in families}
+    if n_splits is not None:
+        folds = {f: int(n_splits) for f in families}
+        source = "--n-splits"
+    else:
+        wanted = wanted_folds(rows, per_repeat)
+        folds = {f: choose_folds(costs[f], wanted, search_seconds * shares[f]) for f in families}
+        source = "measured"
+    total = math.ceil(max(folds.values()) / per_repeat) * per_repeat
+    return RunPlan(
+        folds=folds,
+        per_repeat=per_repeat,
+        total_folds=total,
+        shares=shares,
+        costs={f: asdict(c) for f, c in costs.items()},
+        source=source,
+    )

@@ -1,0 +1,89 @@
+"""The time policy on a fake clock: reserves, shares, per-trial caps and fold deadlines."""
+
+import pytest
+
+from automl_tab.budget import COMPLETION_SHARE
+from automl_tab.budget import MIN_TRIAL_SECONDS
+from automl_tab.budget import TRIAL_SHARE
+from automl_tab.budget import Budget
+from automl_tab.budget import finish_reserve
+from automl_tab.budget import fold_deadlines
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def budget_at(time_limit, elapsed=0.0):
+    clock = FakeClock()
+    budget = Budget(time_limit, clock=clock)
+    clock.now += elapsed
+    return budget, clock
+
+
+@pytest.mark.parametrize(("limit", "reserve"), [(60, 8.0), (300, 15.0), (3600, 45.0)])
+def test_the_finish_reserve_is_five_percent_within_8_and_45_seconds(limit, reserve):
+    assert finish_reserve(limit) == reserve
+
+
+def test_the_search_leaves_the_completion_reserve_free_and_it_grows_with_the_best_trials():
+    budget, clock = budget_at(300, elapsed=15.0)  # setup took 15 s
+    budget.open_search({"lgbm": 1.0, "nn": 1.0}, completes=True)
+    left = 300 - 15 - finish_reserve(300)
+    assert budget.completion_reserve() == pytest.approx(COMPLETION_SHARE * left)
+    assert budget.search_seconds == pytest.approx((1 - COMPLETION_SHARE) * left)
+    budget.expect_completion("lgbm", 50.0)
+    budget.expect_completion("nn", 30.0)  # more than the floor: the search gives way
+    assert budget.completion_reserve() == pytest.approx(80.0)
+    assert budget.search_left() == pytest.approx(left - 80.0)
+    budget.open_search({"lgbm": 1.0}, completes=False)
+    assert budget.completion_reserve() == 0.0
+
+
+def test_a_familys_first_trial_may_use_its_whole_share_later_ones_a_quarter():
+    budget, clock = budget_at(1000)
+    budget.open_search({"lgbm": 1.0, "nn": 1.0}, completes=False)
+    family = budget.family_seconds("nn")
+    assert family == pytest.approx(budget.search_seconds / 2)
+    now = clock()
+    assert budget.trial_deadline("nn", first=True) - now == pytest.approx(family)
+    assert budget.trial_deadline("nn", first=False) - now == pytest.approx(TRIAL_SHARE * family)
+
+
+def test_no_trial_runs_past_the_search_deadline_and_none_gets_less_than_the_minimum():
+    budget, clock = budget_at(60)
+    budget.open_search({"lgbm": 1.0, "nn": 1.0}, completes=False)
+    assert budget.trial_deadline("lgbm", first=False) - clock() == MIN_TRIAL_SECONDS
+    clock.now = budget.search_deadline() - 3
+    assert budget.trial_deadline("lgbm", first=True) == budget.search_deadline()
+
+
+def test_the_next_trial_goes_to_the_family_furthest_behind_its_share():
+    budget, _ = budget_at(600)
+    budget.open_search({"lgbm": 3.0, "nn": 1.0}, completes=False)
+    assert budget.next_family(["lgbm", "nn"]) == "lgbm"  # a tie: the first listed
+    budget.charge("lgbm", 30.0)
+    assert budget.next_family(["lgbm", "nn"]) == "nn"
+    budget.charge("nn", 11.0)  # nn has used 11 of its 1 part, lgbm 30 of its 3
+    assert budget.next_family(["lgbm", "nn"]) == "lgbm"
+
+
+def test_shares_follow_the_ensemble_and_a_family_keeps_a_quarter():
+    budget, _ = budget_at(600)
+    budget.open_search({"lgbm": 1.0, "nn": 1.0}, completes=False)
+    budget.follow_evidence({"lgbm": 1.0})  # the networks add nothing to the ensemble
+    assert budget.shares == pytest.approx({"lgbm": 0.75, "nn": 0.25})
+    budget.follow_evidence({"lgbm": 0.4, "nn": 0.6})
+    assert budget.shares == pytest.approx({"lgbm": 0.45, "nn": 0.55})
+    budget.follow_evidence({})  # no evidence yet: shares stay
+    assert budget.shares == pytest.approx({"lgbm": 0.45, "nn": 0.55})
+
+
+def test_fold_deadlines_give_each_round_its_part_plus_what_earlier_rounds_left():
+    assert fold_deadlines(0.0, 30.0, 3, 1) == pytest.approx([10.0, 20.0, 30.0])
+    assert fold_deadlines(0.0, 30.0, 4, 2) == pytest.approx([15.0, 15.0, 30.0, 30.0])
+    assert fold_deadlines(0.0, None, 2, 2) == [None, None]

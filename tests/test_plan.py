@@ -1,0 +1,70 @@
+"""Which validation the run plan picks for which data, budget and measured cost (no training)."""
+
+import pytest
+
+from automl_tab.plan import FamilyCost
+from automl_tab.plan import RunPlan
+from automl_tab.plan import decide_plan
+from automl_tab.plan import wanted_folds
+
+LGBM_FAST = FamilyCost(setup_seconds=0.0, fold_seconds=0.02, workers=1, target_trials=40)
+NN_TRACED = FamilyCost(setup_seconds=2.5, fold_seconds=0.3, workers=2, target_trials=10)
+
+
+@pytest.mark.parametrize(
+    ("rows", "folds"), [(300, 10), (1_500, 10), (8_000, 10), (15_000, 4), (32_000, 2), (1e6, 1)]
+)
+def test_small_data_wants_every_fold_twice_and_large_data_one_hold_out(rows, folds):
+    assert wanted_folds(int(rows), 5) == folds
+
+
+def test_cheap_fits_on_small_data_get_repeated_cross_validation():
+    plan = decide_plan(668, {"lgbm": LGBM_FAST}, search_seconds=20)
+    assert plan.folds == {"lgbm": 10}
+    assert plan.total_folds == 10 and not plan.completes
+    assert "5-fold CV x2" in plan.line(0, 8)
+
+
+def test_an_expensive_family_on_large_data_gets_one_hold_out_fold_then_completion():
+    slow = FamilyCost(setup_seconds=0.0, fold_seconds=7.0, workers=1, target_trials=40)
+    plan = decide_plan(46_000, {"lgbm": slow}, search_seconds=40)
+    assert plan.folds == {"lgbm": 1}
+    assert plan.coverage("lgbm") == 5 and plan.completes
+    assert "1 hold-out fold of 5" in plan.line(6, 8)
+
+
+def test_more_budget_buys_more_folds():
+    medium = FamilyCost(setup_seconds=0.0, fold_seconds=0.2, workers=1, target_trials=40)
+    folds = [decide_plan(1_100, {"lgbm": medium}, s).folds["lgbm"] for s in (20, 45, 120)]
+    assert folds == [2, 5, 10]
+
+
+def test_folds_that_cost_little_more_are_taken_even_on_a_short_budget():
+    # A network's trial is mostly tracing: ten folds cost 4 s against 2.8 s for one.
+    plan = decide_plan(668, {"nn": NN_TRACED}, search_seconds=5)
+    assert plan.folds == {"nn": 10}
+    # Two workers train two folds in the time of one: never one fold alone.
+    slow = FamilyCost(setup_seconds=4.0, fold_seconds=20.0, workers=2, target_trials=10)
+    assert decide_plan(46_000, {"nn": slow}, search_seconds=30).folds == {"nn": 2}
+
+
+def test_families_choose_apart_on_one_shared_list_of_folds():
+    slow_nn = FamilyCost(setup_seconds=1.0, fold_seconds=2.0, workers=2, target_trials=10)
+    plan = decide_plan(1_500, {"lgbm": LGBM_FAST, "nn": slow_nn}, search_seconds=40)
+    assert plan.folds["lgbm"] == 10 and plan.folds["nn"] < 10
+    assert plan.total_folds == 10
+    assert plan.coverage("nn") == 5  # completed to one whole repetition
+    assert plan.shares == {"lgbm": 0.5, "nn": 0.5}
+
+
+def test_n_splits_fixes_every_familys_folds():
+    plan = decide_plan(100_000, {"lgbm": LGBM_FAST, "nn": NN_TRACED}, 10, n_splits=3)
+    assert plan.folds == {"lgbm": 3, "nn": 3} and plan.source == "--n-splits"
+    assert plan.total_folds == 5
+
+
+def test_the_plan_round_trips_through_a_dict():
+    plan = decide_plan(668, {"lgbm": LGBM_FAST, "nn": NN_TRACED}, 20)
+    again = RunPlan.from_dict(plan.to_dict(), source="resumed")
+    assert again.folds == plan.folds and again.source == "resumed"
+    assert again.costs["nn"]["setup_seconds"] == 2.5
