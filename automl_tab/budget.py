@@ -23,6 +23,11 @@ from collections.abc import Callable
 FINISH_SHARE = 0.05
 FINISH_BOUNDS = (8.0, 45.0)  # measured: about 5 s on a small competition, mostly the report
 COMPLETION_SHARE = 0.15
+# Completing a family's best trial is reserved for only while it takes at most this share of
+# the time left when the search opened: one that needs more would take the search's time and
+# then not fit anyway (otto at 60 s: completing LightGBM's default on four more folds needed
+# 46 s of 27, and the run stopped searching at 25 s of 60).
+COMPLETION_MAX = 0.5
 # No trial after a family's first may use more than this share of its family's search time:
 # one huge network with a tiny learning rate would otherwise eat the run (titanic: 104 s of
 # 120). A family's first trial is its known-good default, the baseline the ensemble can always
@@ -78,6 +83,7 @@ class Budget:
         self.completes = False
         self.completion_floor = 0.0
         self.search_seconds = 0.0
+        self.window = 0.0  # seconds left when the search opened
 
     def left(self) -> float:
         """Seconds until the search and completion must be over."""
@@ -97,14 +103,21 @@ class Budget:
         self.shares = {f: float(s) for f, s in shares.items()}
         self.used = {f: 0.0 for f in shares}
         self.completes = completes
-        self.completion_floor = COMPLETION_SHARE * max(0.0, self.left()) if completes else 0.0
-        self.search_seconds = max(0.0, self.left() - self.completion_floor)
+        self.window = max(0.0, self.left())
+        self.completion_floor = COMPLETION_SHARE * self.window if completes else 0.0
+        self.search_seconds = max(0.0, self.window - self.completion_floor)
 
     # --- the reserve for completing the best trials ---------------------------------------
 
     def expect_completion(self, family: str, seconds: float) -> None:
-        """The expected time to complete `family`'s best trial, re-estimated after each trial."""
-        self.completion[family] = max(0.0, float(seconds))
+        """The expected time to complete `family`'s best trial, re-estimated after each trial
+        (not reserved when it is beyond COMPLETION_MAX of the search's window)."""
+        seconds = max(0.0, float(seconds))
+        self.completion[family] = seconds if seconds <= COMPLETION_MAX * self.window else 0.0
+
+    def completion_fits(self, seconds: float) -> bool:
+        """Whether a completion expected to take `seconds` may start now."""
+        return seconds <= COMPLETION_MAX * self.window and self.clock() + seconds <= self.end
 
     def completion_reserve(self) -> float:
         if not self.completes:

@@ -12,7 +12,6 @@ original one.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import asdict
 from dataclasses import replace
 from pathlib import Path
@@ -110,6 +109,7 @@ class AutoTab:
 
         cfg = self.config
         budget = Budget(cfg.time_limit, started)
+        warming = _warm_up_workers(cfg.models)  # while the data is read and prepared
         schema = infer_schema(comp)
         workdir = Path(cfg.workdir or default_workdir(comp.name))
         _prepare_workdir(workdir)
@@ -126,6 +126,8 @@ class AutoTab:
         )
         self.on_stage("preprocessing and loading models")
         stages = self._stages(schema, X, y, X_test, folds, workdir, comp.name)
+        for thread in warming:
+            thread.join()
         plan = self._plan(stages, budget, workdir, len(y))
         for stage in stages:
             stage.objective.use_folds(plan.folds[stage.name], plan.coverage(stage.name))
@@ -143,7 +145,7 @@ class AutoTab:
         )
         self.schema_, self.workdir_, self.plan_ = schema, workdir, plan
         self.on_stage("completing the best trials on all folds")
-        self._complete_best(stages, budget.end)
+        self._complete_best(stages, budget)
         self.trials_ = load_trials(workdir, self.storage)
         return self
 
@@ -217,9 +219,9 @@ class AutoTab:
                 return _resumed(shared, stages, self.config)
         return plan
 
-    def _complete_best(self, stages, deadline: float) -> None:
+    def _complete_best(self, stages, budget: Budget) -> None:
         """Fit the best trials on the folds the search left out, best first, while each
-        completion's expected time (its folds' mean time so far) fits before `deadline`."""
+        completion's expected time (its folds' mean time so far) fits the budget."""
         by_name = {s.name: s for s in stages}
         records = load_trials(self.workdir_, self.storage)
         for record in candidates(records, self.config.top_k):
@@ -231,12 +233,12 @@ class AutoTab:
             if len(stage.objective.splits) == stage.objective.n_splits:
                 continue  # the search folds already cover every row
             trial = stage.optimizer.study.trials[record.number]
-            if time.monotonic() + stage.completion_seconds(trial) > deadline:
+            if not budget.completion_fits(stage.completion_seconds(trial)):
                 continue
             oof, test = stage.store.load_predictions(record.number)
             try:
                 full_oof, full_test, _, capped = stage.objective.complete(
-                    record.params, oof, test, number=record.number, deadline=deadline
+                    record.params, oof, test, number=record.number, deadline=budget.end
                 )
             except TrialFailed:
                 continue
@@ -262,6 +264,21 @@ class AutoTab:
             "test_ids": comp.test[schema.id_column].tolist(),
         }
         write_json(workdir / RUN_FILE, run)
+
+
+def _warm_up_workers(families) -> list:
+    """Start the fold workers of the families that train folds in them, in the background."""
+    from .models import get_model
+    from .search.fold_pool import fold_workers
+    from .search.fold_pool import warm_up_in_background
+
+    threads = []
+    for name in families:
+        model_cls = get_model(name)
+        if getattr(model_cls, "parallel_folds", False) and fold_workers(REPEATS) > 1:
+            setup = getattr(model_cls, "import_backend", None)
+            threads.append(warm_up_in_background(fold_workers(REPEATS), setup))
+    return threads
 
 
 # Settings that decide the folds: trials scored on other folds cannot join the same study.

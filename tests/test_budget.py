@@ -87,3 +87,12 @@ def test_fold_deadlines_give_each_round_its_part_plus_what_earlier_rounds_left()
     assert fold_deadlines(0.0, 30.0, 3, 1) == pytest.approx([10.0, 20.0, 30.0])
     assert fold_deadlines(0.0, 30.0, 4, 2) == pytest.approx([15.0, 15.0, 30.0, 30.0])
     assert fold_deadlines(0.0, None, 2, 2) == [None, None]
+
+
+def test_a_completion_too_long_for_the_run_is_neither_reserved_nor_started():
+    budget, clock = budget_at(60, elapsed=25.0)  # otto: 27 s left when the search opens
+    budget.open_search({"lgbm": 1.0}, completes=True)
+    budget.expect_completion("lgbm", 46.0)  # four more folds of 7.7 s, with the margin
+    assert budget.completion_reserve() == pytest.approx(COMPLETION_SHARE * 27.0)
+    assert not budget.completion_fits(46.0)
+    assert budget.completion_fits(5.0)

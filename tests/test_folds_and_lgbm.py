@@ -154,14 +154,17 @@ def test_families_share_the_clock_and_a_broken_family_stops_alone(binary_comp, t
     assert "FloatingPointError" in nn[0].fail_reason and "nn search stops" in notices[0]
 
 
-def _instant_lgbm_stage(tmp_path):
-    """A stage whose trials return at once, recording the time each one was allowed."""
+def _instant_lgbm_stage(tmp_path, clock=time.monotonic, seconds=0.0):
+    """A stage whose trials take `seconds` on `clock` (a fake one can jump), recording the
+    time each one was allowed."""
     from automl_tab.search.trial import TrialResult
 
     allowed = []
 
     def objective(params, *, number, deadline):
-        allowed.append(deadline - time.monotonic())
+        allowed.append(deadline - clock())
+        if seconds:
+            clock.now += seconds
         return TrialResult([0.5], [1], [0.0], np.zeros((4, 2)), np.zeros((2, 2)), [{}])
 
     store = TrialStore(tmp_path, "lgbm")
@@ -183,14 +186,24 @@ def test_a_familys_first_trial_may_use_all_its_time_later_ones_a_quarter(tmp_pat
     assert allowed[1:] == pytest.approx([TRIAL_SHARE * 400] * 2, abs=2.0)
 
 
-def test_the_search_ends_early_by_what_the_completion_reserve_asks(tmp_path):
-    """The completion reserve is asked before every trial: time for completing the best
-    trials grows with them, and the search gives way (no trial starts, none runs into it)."""
-    stage, allowed = _instant_lgbm_stage(tmp_path)
-    stage.best_completion_seconds = lambda: 400.0  # completing the best takes all the time
-    budget = Budget(400 + finish_reserve(400))
+def test_the_search_gives_way_to_what_completing_the_best_trials_will_take(tmp_path):
+    """The completion reserve is re-estimated after every trial: as completing the best
+    trial is expected to take longer, the search ends earlier (no trial runs into it)."""
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self):
+            return self.now
+
+    clock = Clock()
+    stage, allowed = _instant_lgbm_stage(tmp_path, clock, seconds=60.0)
+    stage.best_completion_seconds = lambda: 76.0
+    budget = Budget(160, clock=clock)  # 152 s after the 8 s finish reserve
     budget.open_search({"lgbm": 1.0}, completes=True)
-    budget.expect_completion("lgbm", 300.0)
-    run_stages([stage], budget, metric=get_metric("accuracy"), n_trials=3)
-    assert len(allowed) == 1  # after it, the reserve takes all the time left
-    assert allowed[0] == pytest.approx(100.0, abs=2.0)  # the 100 s the search had
+    budget.expect_completion("lgbm", 50.0)
+    run_stages([stage], budget, metric=get_metric("accuracy"), n_trials=5)
+    # 102 s of search at first; after the first trial (60 s) completing it is expected to take
+    # 76 s: 16 s are left, less than a trial takes, so the search ends there.
+    assert allowed == pytest.approx([102.0])
+    assert budget.completion_reserve() == 76.0

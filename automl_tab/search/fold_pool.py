@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 
 from .._compat import THREADS_ENV
 from .._compat import available_cores
@@ -65,6 +66,20 @@ def warm_up(workers: int, setup=None) -> None:
     once in each, so that no fit's clock is charged for it."""
     if workers > 1:
         run_folds(_call, [(setup,)] * workers, workers)
+
+
+def warm_up_in_background(workers: int, setup=None) -> threading.Thread:
+    """`warm_up` on a thread, so that loading and preparing the data go on meanwhile (one
+    core is idle while they run); join it before the first fit. A failure there is ignored:
+    the synchronous `warm_up` before the first fit raises it again."""
+
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            warm_up(workers, setup)
+
+    thread = threading.Thread(target=run, name="fold-workers-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _call(setup) -> None:

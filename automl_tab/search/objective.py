@@ -17,6 +17,8 @@ from .fold_pool import run_folds
 from .fold_pool import warm_up
 from .trial import TrialResult
 
+PROBE_SECONDS = 1.0
+
 
 def fit_and_predict(model_cls, options: dict, X_tr, y_tr, X_va, y_va, X_te) -> tuple:
     """Fit one fold's model; returns (valid_pred, test_pred, best_epoch, history, seconds).
@@ -167,21 +169,24 @@ class Objective:
             setup()
 
     def probe(self, params: dict, *, number: int = 0, deadline: float | None = None) -> FamilyCost:
-        """Fit the first round of folds (as many as train side by side) with `params` and
-        measure what a trial costs; the fits are kept for the trial `number` that asks for
-        the same params on these folds."""
-        workers = self.pool_size()
-        folds = list(range(workers))
-        started = time.monotonic()
-        fitted = self._fit_folds(folds, params, number, started, deadline)
+        """Fit `params` on the first round of folds (as many as train side by side), and on
+        more rounds while the probe has taken less than PROBE_SECONDS (a single tiny fit is
+        too noisy a measure), then say what a trial costs. The fits are kept for the trial
+        `number` that asks for the same params on these folds."""
+        workers, started = self.pool_size(), time.monotonic()
+        fitted: list[tuple] = []
+        while len(fitted) < len(self.splits):
+            folds = range(len(fitted), min(len(fitted) + workers, len(self.splits)))
+            for i, result in zip(folds, self._fit_folds(folds, params, number, started, deadline)):
+                seed = self._fold_task(i, params, number, None)[1]["random_state"]
+                self._fitted[(i, seed, _frozen(params))] = result
+                fitted.append(result)
+            if time.monotonic() - started > PROBE_SECONDS:
+                break
         setup = max(h.get("setup_seconds", 0.0) for *_, h, _ in fitted)
-        seconds = max(s for *_, s in fitted)
-        for i, result in zip(folds, fitted):
-            random_state = self._fold_task(i, params, number, None)[1]["random_state"]
-            self._fitted[(i, random_state, _frozen(params))] = result
         return FamilyCost(
             setup_seconds=setup,
-            fold_seconds=max(1e-3, seconds - setup),
+            fold_seconds=max(1e-3, float(np.median([s for *_, s in fitted])) - setup),
             workers=workers,
             target_trials=float(getattr(self.model_cls, "target_trials", 10)),
             converged=not any(h.get("time_capped") for *_, h, _ in fitted),

@@ -132,7 +132,7 @@ def run_stages(
         if on_stage is not None:
             on_stage(f"searching {stage.name}")
         deadline = budget.trial_deadline(stage.name, first=not stage.durations)
-        record = _run_trial(stage, metric, deadline)
+        record = _run_trial(stage, metric, deadline, budget.clock)
         budget.charge(stage.name, stage.durations[-1])
         if budget.completes:
             budget.expect_completion(stage.name, stage.best_completion_seconds())
@@ -190,23 +190,23 @@ def family_weights(stages: list[Stage], metric) -> dict[str, float]:
     return out
 
 
-def _run_trial(stage: Stage, metric, trial_deadline: float) -> TrialRecord:
+def _run_trial(stage: Stage, metric, trial_deadline: float, clock) -> TrialRecord:
     def mark_failed() -> None:
         for number in stage.optimizer.running():
             stage.optimizer.fail(number, "interrupted")
 
     try:
         with interrupt.cleanup(mark_failed):
-            return _score_and_record(stage, metric, trial_deadline)
+            return _score_and_record(stage, metric, trial_deadline, clock)
     except KeyboardInterrupt:  # wherever Ctrl-C lands, the running trial is marked failed
         mark_failed()
         raise
 
 
-def _score_and_record(stage: Stage, metric, trial_deadline: float) -> TrialRecord:
+def _score_and_record(stage: Stage, metric, trial_deadline: float, clock) -> TrialRecord:
     optimizer, store = stage.optimizer, stage.store
     number, params = optimizer.ask()
-    started = time.monotonic()
+    started = clock()
     try:
         result = stage.objective(params, number=number, deadline=trial_deadline)
     except TrialFailed as exc:
@@ -233,6 +233,6 @@ def _score_and_record(stage: Stage, metric, trial_deadline: float) -> TrialRecor
             },
         )
         stage.failures = 0
-    stage.durations.append(time.monotonic() - started)
+    stage.durations.append(clock() - started)
     trial = next(t for t in optimizer.study.get_trials(deepcopy=False) if t.number == number)
     return to_record(trial, store.model)
