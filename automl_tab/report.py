@@ -21,6 +21,7 @@ import pandas as pd
 from .ensemble import blend
 from .ensemble import covered_rows
 from .metrics import get_metric
+from .plan import RunPlan
 from .results import TARGET_FILE
 from .results import leaderboard
 from .results import load_trials
@@ -146,6 +147,9 @@ def _schema_section(report, run, schema):
         ("text", ", ".join(schema.text) or "-"),
         ("dropped", ", ".join(f"{c} ({why})" for c, why in schema.dropped) or "-"),
     ]
+    if "plan" in run:  # how the trials were validated (plan.py)
+        plan = RunPlan.from_dict(run["plan"])
+        rows += [(f"{f} trials scored on", plan.describe(f)) for f in plan.folds]
     report.add("table", pd.DataFrame(rows, columns=["", "value"]))
 
 
