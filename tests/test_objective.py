@@ -149,3 +149,41 @@ def test_folds_train_in_worker_processes_and_repeat_exactly(binary_comp, monkeyp
     c = objective(PyramidNNModel.default_params(), number=1)  # in this process
     assert not fold_pool.worker_rss_mb
     np.testing.assert_allclose(a.score, c.score, rtol=0.05)  # one thread there, maybe two here
+
+
+def test_the_probe_measures_a_trial_and_its_fits_become_the_first_trials_folds(
+    binary_comp, monkeypatch
+):
+    from automl_tab.models import LightGBMModel
+    from automl_tab.search import objective as objective_module
+
+    objective, _, _ = objective_for(binary_comp, model_cls=LightGBMModel)
+    objective.model_options = {}
+    params = LightGBMModel.default_params()
+    expected = objective(params, number=0)
+    fits = []
+    real = objective_module.fit_and_predict
+    monkeypatch.setattr(
+        objective_module, "fit_and_predict", lambda *task: fits.append(1) or real(*task)
+    )
+    probed, _, _ = objective_for(binary_comp, model_cls=LightGBMModel)
+    probed.model_options = {}
+    cost = probed.probe(params, number=0)
+    assert cost.workers == 1 and cost.fold_seconds > 0 and cost.converged
+    assert cost.target_trials == LightGBMModel.target_trials
+    n_probed = len(fits)  # tiny folds: the probe fits every fold within its second
+    assert n_probed == 2
+    result = probed(params, number=0)
+    assert len(fits) == n_probed  # the trial fitted nothing again
+    np.testing.assert_array_equal(result.oof, expected.oof)
+    np.testing.assert_array_equal(result.test, expected.test)
+    probed(params, number=0)
+    assert len(fits) == 2 * n_probed  # kept fits serve once
+
+
+def test_a_fold_cut_by_the_clock_after_a_handful_of_epochs_fails_the_trial(binary_comp):
+    import time
+
+    objective, _, _ = objective_for(binary_comp)
+    with pytest.raises(TrialFailed, match="half-trained"):
+        objective(PyramidNNModel.default_params(), number=0, deadline=time.monotonic() - 1)
