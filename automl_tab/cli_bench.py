@@ -73,3 +73,39 @@ def bench_nn(comp, n_configs, seed, reference, target, id_column, task, metric):
     click.echo(memory_line(result))
     if reference:
         click.echo(result.summary_line())
+
+
+@main.command("bench-recipe")
+@click.argument("comps", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--n-configs", type=click.IntRange(min=1), default=6, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--variants",
+    default="patience,label_smoothing,beta2,members,smooth_clip",
+    show_default=True,
+    help="Recipe elements to try one at a time against the baseline, comma-separated.",
+)
+@_fail_cleanly
+def bench_recipe(comps, n_configs, seed, variants):
+    """Ablation of the network recipe: the same configurations and folds with the baseline
+    and with each variant, networks only; prints a table of losses, changes and times."""
+    from .bench_recipe import VARIANTS
+    from .bench_recipe import run_bench_recipe
+
+    missing = [str(c) for c in comps if not (c / "train.csv").is_file()]
+    if missing:
+        raise AutomlTabError(f"not a competition folder (no train.csv): {', '.join(missing)}")
+    names = [v.strip() for v in variants.split(",") if v.strip()]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        raise AutomlTabError(
+            f"--variants {','.join(unknown)} unknown; use some of {', '.join(sorted(VARIANTS))}"
+        )
+    table = run_bench_recipe(
+        [_load(c, None, None, None, None) for c in comps],
+        n_configs=n_configs,
+        seed=seed,
+        names=names,
+        log=click.echo,
+    )
+    click.echo(table, nl=False)

@@ -62,8 +62,11 @@ def training_data(comp: Competition, schema: DatasetSchema):
     return X, y, prepare_features(comp.test, schema)
 
 
-def build_objective(model_cls, schema: DatasetSchema, X, y, X_test, folds, **options):
-    """The Objective of one model family on these folds, with the schema's task and metric."""
+def build_objective(
+    model_cls, schema: DatasetSchema, X, y, X_test, folds, *, preprocessing=None, **options
+):
+    """The Objective of one model family on these folds, with the schema's task and metric
+    (`preprocessing`: options of build_preprocessor)."""
     from .search import Objective
 
     return Objective(
@@ -71,7 +74,7 @@ def build_objective(model_cls, schema: DatasetSchema, X, y, X_test, folds, **opt
         X=X,
         y=y,
         X_test=X_test,
-        preprocessor=build_preprocessor(schema),
+        preprocessor=build_preprocessor(schema, **(preprocessing or {})),
         splits=folds,
         metric=get_metric(schema.metric),
         task=schema.task,

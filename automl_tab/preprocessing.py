@@ -98,8 +98,9 @@ class SkewAwareScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     as the largest seen, so clipping changes nothing for them.
     """
 
-    def __init__(self, skew_limit: float = SKEW_LIMIT):
+    def __init__(self, skew_limit: float = SKEW_LIMIT, smooth_clip: float | None = None):
         self.skew_limit = skew_limit
+        self.smooth_clip = smooth_clip
 
     def fit(self, X, y=None):
         X = np.asarray(X, dtype=float)
@@ -125,6 +126,8 @@ class SkewAwareScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         out = self.scaler_.transform(X)
         if self.skewed_.any():
             out[:, self.skewed_] = self.quantile_.transform(X[:, self.skewed_])
+        if self.smooth_clip:  # RealMLP's x / sqrt(1 + (x / c)^2): near x for small x, at most c
+            return out / np.sqrt(1.0 + (out / self.smooth_clip) ** 2)
         return np.clip(out, -8, 8)  # a column with a few far points in training, too
 
 
@@ -132,15 +135,20 @@ def _flatten_text(X):
     return np.asarray(X).ravel()
 
 
-def build_preprocessor(schema: DatasetSchema) -> ColumnTransformer:
-    """The unfitted transformer; clone and fit it on the training rows of each split."""
+def build_preprocessor(
+    schema: DatasetSchema, smooth_clip: float | None = None
+) -> ColumnTransformer:
+    """The unfitted transformer; clone and fit it on the training rows of each split.
+    `smooth_clip` squashes scaled numbers smoothly into (-c, c) instead of clipping at 8."""
     groups = feature_groups(schema)
     parts = []
     if groups["numeric"]:
         parts.append(
             (
                 "numeric",
-                make_pipeline(SimpleImputer(strategy="median"), SkewAwareScaler()),
+                make_pipeline(
+                    SimpleImputer(strategy="median"), SkewAwareScaler(smooth_clip=smooth_clip)
+                ),
                 groups["numeric"],
             )
         )

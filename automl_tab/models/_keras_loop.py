@@ -19,8 +19,10 @@ from ..exceptions import TrialFailed
 EVAL_BATCH = 16384
 
 
-def compile_steps(tf, model, loss_fn, optimizer, batch_size: int):
-    """Return (train_epoch(X, y, seed) -> mean loss, val_loss(X, y) -> loss) graph functions."""
+def compile_steps(tf, model, losses, optimizer, batch_size: int):
+    """Return (train_epoch(X, y, seed) -> mean loss, val_loss(X, y) -> loss) graph functions;
+    `losses` is (the loss the weights minimise, the loss that validation reports)."""
+    loss_fn, eval_fn = losses
     optimizer.build(model.trainable_variables)
     variables = model.trainable_variables
     batch = tf.constant(int(batch_size))
@@ -50,7 +52,7 @@ def compile_steps(tf, model, loss_fn, optimizer, batch_size: int):
 
     @tf.function(reduce_retracing=True)
     def val_loss(X, y):
-        return loss_fn(y, model(X, training=False))
+        return eval_fn(y, model(X, training=False))
 
     return train_epoch, val_loss
 
@@ -65,10 +67,10 @@ class TrainingGraph:
     graph trains exactly as a new one would (tested).
     """
 
-    def __init__(self, tf, key, model, loss_fn, optimizer, batch_size: int):
+    def __init__(self, tf, key, model, losses, optimizer, batch_size: int):
         self.key = key
         self.model, self.optimizer = model, optimizer
-        self.train_epoch, self.val_loss = compile_steps(tf, model, loss_fn, optimizer, batch_size)
+        self.train_epoch, self.val_loss = compile_steps(tf, model, losses, optimizer, batch_size)
 
     def start(self, initial_model, learning_rate: float) -> None:
         """Load `initial_model`'s variables and reset the optimizer to its first step."""
@@ -107,6 +109,7 @@ def train(
     min_delta: float,
     seed: int,
     deadline: float | None = None,
+    patience_rate: float = 0.0,
 ) -> tuple[int, dict]:
     """Train with early stopping on validation loss; restores the best epoch's weights.
 
@@ -139,7 +142,9 @@ def train(
             best_weights = model.get_weights()
         else:
             wait += 1
-            if wait >= patience:
+            # Patience grows with the best epoch (AutoGluon's rule is 20 + 0.5 x best): a
+            # network still improving slowly late in training is not stopped by noise.
+            if wait >= patience + patience_rate * best_epoch:
                 break
         late = deadline is not None and time.monotonic() > deadline + history["setup_seconds"]
         if epoch >= 1 and late:

@@ -16,6 +16,8 @@ from ..space import Int
 from ..space import SearchSpace
 from ._keras_loop import train
 from ._keras_loop import training_graph
+from ._members import losses
+from ._members import member_layers
 
 MAX_UNITS = 5000  # the course's maximum first-layer width
 MIN_UNITS = 25  # the course's floor: no hidden layer narrower than this
@@ -116,6 +118,10 @@ class PyramidNNModel:
         patience=5,
         min_delta=1e-3,
         deadline=None,
+        members=1,
+        label_smoothing=0.0,
+        beta_2=0.999,
+        patience_rate=0.0,
     ):
         self.neuron_pct = neuron_pct
         self.neuron_shrink = neuron_shrink
@@ -133,6 +139,10 @@ class PyramidNNModel:
         self.patience = patience
         self.min_delta = min_delta
         self.deadline = deadline
+        self.members = members
+        self.label_smoothing = label_smoothing
+        self.beta_2 = beta_2
+        self.patience_rate = patience_rate
 
     @classmethod
     def import_backend(cls) -> None:
@@ -176,9 +186,10 @@ class PyramidNNModel:
 
     def _build(self, keras, n_inputs: int):
         layers = keras.layers
+        member_inputs, member_heads = member_layers(keras)
         reg = keras.regularizers.l2(self.l2) if self.l2 > 0 else None
         inputs = keras.Input((n_inputs,))
-        x = inputs
+        x = member_inputs(self.members)(inputs) if self.members > 1 else inputs
         for width in self.widths_:
             x = layers.Dense(width, kernel_regularizer=reg)(x)
             if self.activation == "prelu":
@@ -190,19 +201,19 @@ class PyramidNNModel:
             if self.dropout > 0:
                 x = layers.Dropout(self.dropout)(x)
         head = {"binary": "sigmoid", "multiclass": "softmax", "regression": "linear"}[self.task]
-        outputs = layers.Dense(self.n_outputs, activation=head)(x)
+        if self.members > 1:
+            x = member_heads(self.members, self.n_outputs)(x)
+            outputs = layers.Activation(head)(x)
+        else:
+            outputs = layers.Dense(self.n_outputs, activation=head)(x)
         model = keras.Model(inputs, outputs)
         optimizers = {
-            "adam": lambda: keras.optimizers.Adam(self.learning_rate_),
+            "adam": lambda: keras.optimizers.Adam(self.learning_rate_, beta_2=self.beta_2),
             "rmsprop": lambda: keras.optimizers.RMSprop(self.learning_rate_),
             "sgd": lambda: keras.optimizers.SGD(self.learning_rate_, momentum=0.9, nesterov=True),
         }
-        losses = {
-            "binary": keras.losses.BinaryCrossentropy,
-            "multiclass": keras.losses.SparseCategoricalCrossentropy,
-            "regression": keras.losses.MeanSquaredError,
-        }
-        return model, losses[self.task](), optimizers[self.optimizer]()
+        pair = losses(keras, self.task, int(self.members), float(self.label_smoothing))
+        return model, pair, optimizers[self.optimizer]()
 
     def _encode_y(self, y):
         if self.task == "regression":
@@ -234,7 +245,9 @@ class PyramidNNModel:
         self.learning_rate_ = self.learning_rate * (self.batch_size_ / self.batch_size) ** 0.5
         # Everything the traced graph depends on; the learning rate is a variable, not traced.
         shape = (X.shape[1], tuple(self.widths_), self.activation, float(self.dropout))
+        recipe = (int(self.members), float(self.label_smoothing), float(self.beta_2))
         key = (*shape, float(self.l2), self.optimizer, self.task, self.n_outputs, self.batch_size_)
+        key += recipe
         graph = training_graph(
             keras, tf, key, lambda: self._build(keras, X.shape[1]), self.batch_size_
         )
@@ -253,6 +266,7 @@ class PyramidNNModel:
             min_delta=self.min_delta,
             seed=int(self.random_state),
             deadline=self.deadline,
+            patience_rate=float(self.patience_rate),
         )
         # The graph's model trains the next fold; this estimator keeps its own copy.
         self.model_.set_weights(graph.model.get_weights())
@@ -269,6 +283,8 @@ class PyramidNNModel:
         ]
         out = np.concatenate(chunks) if chunks else np.zeros((0, self.n_outputs))
         out = out.astype(np.float64)
+        if out.ndim == 3:  # several members: their mean prediction
+            out = out.mean(axis=1)
         if self.task == "regression":
             return out[:, 0] * self.y_scale_ + self.y_mean_
         if self.task == "binary":

@@ -1,0 +1,141 @@
+"""`automl-tab bench-recipe`: an ablation of the network's training recipe, one element at a
+time, on several competitions: the same seeded configurations of the search space (its
+default first) on the same folds, trained once with the baseline recipe and once with each
+variant, networks only. The figures: each variant's mean loss per competition, its change
+against the baseline, in how many configurations it did better, and its time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from dataclasses import field
+
+import numpy as np
+
+from .exceptions import TrialFailed
+from .metrics import get_metric
+from .models.pyramid_nn import PyramidNNModel
+from .pipeline import build_objective
+from .pipeline import training_data
+from .schema import infer_schema
+from .search.fold_pool import fold_workers
+from .search.fold_pool import warm_up
+from .splits import make_splits
+
+SEARCH_FOLDS = 3
+# name: (model options, preprocessing options), each against the baseline (the first).
+VARIANTS = {
+    "baseline": ({}, {}),
+    "patience": ({"patience": 10, "patience_rate": 0.5}, {}),
+    "label_smoothing": ({"label_smoothing": 0.1}, {}),
+    "beta2": ({"beta_2": 0.95}, {}),
+    "members": ({"members": 8}, {}),
+    "smooth_clip": ({}, {"smooth_clip": 3.0}),
+}
+BASE_OPTIONS = {"max_epochs": 500, "patience": 5}
+
+
+@dataclass
+class VariantFigures:
+    losses: list = field(default_factory=list)  # per configuration; NaN when it failed
+    seconds: list = field(default_factory=list)
+
+
+def sample_params(n: int, seed: int) -> list[dict]:
+    """The default, then `n - 1` seeded uniform draws from the network's search space."""
+    space = PyramidNNModel.search_space()
+    rng = np.random.default_rng(seed)
+    draws = [space.decode({name: rng.uniform() for name in space.names}) for _ in range(n - 1)]
+    return [PyramidNNModel.default_params(), *draws][:n]
+
+
+def run_competition(comp, variants: dict, n_configs: int, seed: int, log) -> dict:
+    """{variant: VariantFigures} for one competition."""
+    schema = infer_schema(comp)
+    X, y, X_test = training_data(comp, schema)
+    folds = make_splits(
+        y, stratify=schema.is_classification, n_splits=5, test_size=0.2, random_state=seed
+    )
+    metric = get_metric(schema.metric)
+    params_list = sample_params(n_configs, seed)
+    figures = {}
+    for name, (model_options, prep_options) in variants.items():
+        objective = build_objective(
+            PyramidNNModel,
+            schema,
+            X,
+            y,
+            X_test.iloc[:1],  # test predictions are not part of the comparison
+            folds,
+            n_splits=SEARCH_FOLDS,
+            model_options={**BASE_OPTIONS, **model_options},
+            seed=seed,
+            preprocessing=prep_options,
+        )
+        figures[name] = run_variant(objective, metric, params_list)
+        done = figures[name]
+        log(
+            f"  {comp.name:20s} {name:16s} mean loss {np.nanmean(done.losses):.5f} "
+            f"time {sum(done.seconds):6.1f}s losses " + " ".join(f"{v:.4f}" for v in done.losses)
+        )
+    return figures
+
+
+def run_variant(objective, metric, params_list) -> VariantFigures:
+    out = VariantFigures()
+    for k, params in enumerate(params_list):
+        started = time.perf_counter()
+        try:
+            loss = metric.to_loss(objective(params, number=k).score)
+        except TrialFailed:
+            loss = float("nan")
+        out.seconds.append(time.perf_counter() - started)
+        out.losses.append(loss)
+    return out
+
+
+def summary(results: dict) -> str:
+    """Markdown: per competition and variant, the mean loss, its change against the
+    baseline, configurations won and time; then each variant's mean change."""
+    names = list(next(iter(results.values())))
+    lines = ["| competition | variant | mean loss | change | better in | time (s) |"]
+    lines.append("|---|---|---|---|---|---|")
+    changes: dict = {n: [] for n in names}
+    for comp, figures in results.items():
+        base = np.asarray(figures["baseline"].losses)
+        for name in names:
+            losses = np.asarray(figures[name].losses)
+            both = np.isfinite(base) & np.isfinite(losses)
+            change = _change(losses[both], base[both])
+            changes[name].append(change)
+            won = int((losses[both] < base[both]).sum())
+            lines.append(
+                f"| {comp} | {name} | {np.nanmean(losses):.5f} | {100 * change:+.2f} % | "
+                f"{won}/{int(both.sum())} | {sum(figures[name].seconds):.0f} |"
+            )
+    lines += ["", "| variant | mean change | competitions better |", "|---|---|---|"]
+    for name in names[1:]:
+        values = np.asarray(changes[name])
+        lines.append(
+            f"| {name} | {100 * values.mean():+.2f} % | {(values < 0).sum()}/{len(values)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _change(losses, base) -> float:
+    """Relative change of the mean loss (negative: better), on the configurations where
+    both trained."""
+    if not len(base):
+        return float("nan")
+    return float((losses.mean() - base.mean()) / max(abs(base.mean()), 1e-12))
+
+
+def run_bench_recipe(comps, *, n_configs: int, seed: int, names, log=print) -> str:
+    variants = {"baseline": VARIANTS["baseline"], **{n: VARIANTS[n] for n in names}}
+    warm_up(fold_workers(SEARCH_FOLDS), PyramidNNModel.import_backend)
+    results = {}
+    for comp in comps:
+        log(f"bench-recipe: {comp.name}, {n_configs} configurations, {len(variants)} recipes")
+        results[comp.name] = run_competition(comp, variants, n_configs, seed, log)
+    return summary(results)
