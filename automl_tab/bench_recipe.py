@@ -13,14 +13,13 @@ from dataclasses import field
 
 import numpy as np
 
+from .config import RunConfig
 from .exceptions import TrialFailed
 from .metrics import get_metric
 from .models.pyramid_nn import PyramidNNModel
 from .pipeline import build_objective
 from .pipeline import training_data
 from .schema import infer_schema
-from .search.fold_pool import fold_workers
-from .search.fold_pool import warm_up
 from .splits import make_splits
 
 SEARCH_FOLDS = 3
@@ -33,7 +32,7 @@ VARIANTS = {
     "members": ({"members": 8}, {}),
     "smooth_clip": ({}, {"smooth_clip": 3.0}),
 }
-BASE_OPTIONS = {"max_epochs": 500, "patience": 5}
+BASE_OPTIONS = {"max_epochs": RunConfig.max_epochs, "patience": RunConfig.patience}
 
 
 @dataclass
@@ -42,11 +41,24 @@ class VariantFigures:
     seconds: list = field(default_factory=list)
 
 
+# The first layer's share of 5000 units is drawn up to this (500 units), not 1.0: the widest
+# networks of the space take minutes per trial on this CPU (jh-simple's six configurations
+# took 193 s, eight members of them far longer), and the searches seldom end there.
+MAX_NEURON_PCT = 0.1
+
+
 def sample_params(n: int, seed: int) -> list[dict]:
-    """The default, then `n - 1` seeded uniform draws from the network's search space."""
+    """The default, then `n - 1` seeded uniform draws from the network's search space
+    (first layers of at most MAX_NEURON_PCT x 5000 units)."""
     space = PyramidNNModel.search_space()
+    width = space.names.index("neuron_pct")
+    top = space.dimensions[width].to_unit(MAX_NEURON_PCT)
     rng = np.random.default_rng(seed)
-    draws = [space.decode({name: rng.uniform() for name in space.names}) for _ in range(n - 1)]
+    draws = []
+    for _ in range(n - 1):
+        unit = {name: rng.uniform() for name in space.names}
+        unit["neuron_pct"] *= top
+        draws.append(space.decode(unit))
     return [PyramidNNModel.default_params(), *draws][:n]
 
 
@@ -73,6 +85,7 @@ def run_competition(comp, variants: dict, n_configs: int, seed: int, log) -> dic
             seed=seed,
             preprocessing=prep_options,
         )
+        objective.prepare()
         figures[name] = run_variant(objective, metric, params_list)
         done = figures[name]
         log(
@@ -133,7 +146,6 @@ def _change(losses, base) -> float:
 
 def run_bench_recipe(comps, *, n_configs: int, seed: int, names, log=print) -> str:
     variants = {"baseline": VARIANTS["baseline"], **{n: VARIANTS[n] for n in names}}
-    warm_up(fold_workers(SEARCH_FOLDS), PyramidNNModel.import_backend)
     results = {}
     for comp in comps:
         log(f"bench-recipe: {comp.name}, {n_configs} configurations, {len(variants)} recipes")

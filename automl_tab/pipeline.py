@@ -26,6 +26,7 @@ from .exceptions import ConfigError
 from .exceptions import DataError
 from .exceptions import TrialFailed
 from .metrics import get_metric
+from .plan import REPEATS
 from .plan import RunPlan
 from .plan import decide_plan
 from .preprocessing import build_preprocessor
@@ -40,11 +41,11 @@ from .results import read_run
 from .results import write_json
 from .schema import DatasetSchema
 from .schema import infer_schema
+from .splits import full_coverage
 from .splits import make_splits
 from .splits import n_folds
 
 FAMILY_ORDER = ("lgbm", "nn")  # the quick baseline first
-REPEATS = 2  # the shared fold list: the K-fold, repeated, for small data (see plan.py)
 
 
 def default_workdir(comp_name: str) -> Path:
@@ -112,7 +113,7 @@ class AutoTab:
 
         cfg = self.config
         budget = Budget(cfg.time_limit, started)
-        warming = _warm_up_workers(cfg.models)  # while the data is read and prepared
+        warming = _warm_up_workers(cfg)  # while the data is read and prepared
         schema = infer_schema(comp)
         workdir = Path(cfg.workdir or default_workdir(comp.name))
         _prepare_workdir(workdir)
@@ -122,7 +123,7 @@ class AutoTab:
         folds = make_splits(
             y,
             stratify=schema.is_classification,
-            n_splits=max(REPEATS * n_folds(cfg.test_size), cfg.n_splits or 0),
+            n_splits=max(REPEATS * n_folds(cfg.test_size), cfg.n_splits or 0),  # see plan.py
             test_size=cfg.test_size,
             random_state=cfg.seed,
             complete=True,
@@ -132,8 +133,18 @@ class AutoTab:
         for thread in warming:
             thread.join()
         plan = self._plan(stages, budget, workdir, len(y))
+        if plan.total_folds > len(folds):  # an earlier run's plan asked for more
+            folds = make_splits(
+                y,
+                stratify=schema.is_classification,
+                n_splits=plan.total_folds,
+                test_size=cfg.test_size,
+                random_state=cfg.seed,
+                complete=True,
+            )
         for stage in stages:
-            stage.objective.use_folds(plan.folds[stage.name], plan.coverage(stage.name))
+            k = plan.folds[stage.name]
+            stage.objective.use_folds(k, plan.coverage(stage.name), folds)
         budget.open_search(plan.shares, completes=plan.completes)
         self.on_plan(plan.line(budget.completion_reserve(), budget.finish_reserve))
         self._save_run(workdir, comp, schema, y, plan)
@@ -195,10 +206,12 @@ class AutoTab:
 
     def _plan(self, stages, budget: Budget, workdir: Path, rows: int) -> RunPlan:
         """The plan of an earlier run on this workdir or study (its folds must be kept), else
-        one decided now from probe fits of each family's default (kept for its first trial)."""
+        one decided now from probe fits of each family's default (kept for its first trial);
+        each family then follows the plan its study already holds, if another worker's."""
+        cfg = self.config
         stored = None if self.fresh else _stored_plan(workdir, stages)
         if stored is not None:
-            plan = _resumed(stored, stages, self.config)
+            plan = _resumed(stored, stages, cfg)
             for stage in stages:
                 stage.objective.prepare()
         else:
@@ -213,14 +226,18 @@ class AutoTab:
                 rows,
                 costs,
                 budget.search_estimate(),
-                per_repeat=n_folds(self.config.test_size),
-                n_splits=self.config.n_splits,
+                per_repeat=n_folds(cfg.test_size),
+                n_splits=cfg.n_splits,
+                n_trials=cfg.n_trials,
+                seed=cfg.seed,
             )
-        for stage in stages:  # several workers on one study follow the first one's plan
+        folds = dict(plan.folds)
+        for stage in stages:  # several workers on one study follow the first one's folds
             shared = stage.store.shared_plan(stage.optimizer.study, plan.to_dict())
-            if shared != plan.to_dict():
-                return _resumed(shared, stages, self.config)
-        return plan
+            if shared is not None and shared != plan.to_dict():
+                folds[stage.name] = _resumed(shared, stages, cfg).folds[stage.name]
+        total = max(plan.total_folds, *(full_coverage(k, cfg.test_size) for k in folds.values()))
+        return replace(plan, folds=folds, total_folds=total)
 
     def _complete_best(self, stages, budget: Budget) -> None:
         """Fit the best trials on the folds the search left out, best first, while each
@@ -269,18 +286,20 @@ class AutoTab:
         write_json(workdir / RUN_FILE, run)
 
 
-def _warm_up_workers(families) -> list:
-    """Start the fold workers of the families that train folds in them, in the background."""
+def _warm_up_workers(cfg: RunConfig) -> list:
+    """Start the fold workers of the families that train folds in them, in the background
+    (as many as the objectives will ask for: a pool resized later restarts its workers)."""
     from .models import get_model
     from .search.fold_pool import fold_workers
     from .search.fold_pool import warm_up_in_background
 
+    workers = fold_workers(max(REPEATS * n_folds(cfg.test_size), cfg.n_splits or 0))
     threads = []
-    for name in families:
+    for name in cfg.models:
         model_cls = get_model(name)
-        if getattr(model_cls, "parallel_folds", False) and fold_workers(REPEATS) > 1:
+        if getattr(model_cls, "parallel_folds", False) and workers > 1:
             setup = getattr(model_cls, "import_backend", None)
-            threads.append(warm_up_in_background(fold_workers(REPEATS), setup))
+            threads.append(warm_up_in_background(workers, setup))
     return threads
 
 
@@ -314,32 +333,45 @@ def _check_resumable(workdir: Path, cfg: RunConfig, y) -> None:
 
 def _stored_plan(workdir: Path, stages) -> dict | None:
     """The plan an earlier run on this workdir followed, else the one stored with the study
-    by another worker."""
-    if (workdir / RUN_FILE).is_file():
-        run = read_run(workdir)
-        if "plan" in run:
-            return run["plan"]
-        n_splits = run.get("config", {}).get("n_splits")
-        if n_splits:  # a run of a version before the plan: every family on n_splits folds
-            per = n_folds(run["config"].get("test_size", 0.2))
-            families = {s.name: 1.0 for s in stages}
-            return {
-                "folds": {f: n_splits for f in families},
-                "per_repeat": per,
-                "total_folds": -(-n_splits // per) * per,
-                "shares": families,
-            }
+    by another worker; for trials of a version before the plan, every family on the folds
+    they were scored on (--n-splits, 3 by default then)."""
+    run = read_run(workdir) if (workdir / RUN_FILE).is_file() else {}
+    if "plan" in run:
+        return run["plan"]
     for stage in stages:
         stored = stage.store.shared_plan(stage.optimizer.study)
         if stored is not None:
             return stored
-    return None
+    finished = any(
+        t.state.is_finished() for s in stages for t in s.optimizer.study.get_trials(deepcopy=False)
+    )
+    if not (run or finished):
+        return None
+    config = run.get("config", {})
+    n_splits, test_size = config.get("n_splits") or 3, config.get("test_size", 0.2)
+    return {
+        "folds": {s.name: n_splits for s in stages},
+        "per_repeat": n_folds(test_size),
+        "total_folds": full_coverage(n_splits, test_size),
+        "shares": {s.name: 1.0 for s in stages},
+    }
 
 
 def _resumed(stored: dict, stages, cfg: RunConfig) -> RunPlan:
     """The stored plan, for these families (a family new to the run gets the most folds of
     the others); refused when --n-splits asks for other folds than its trials were scored on."""
     plan = RunPlan.from_dict(stored, source="resumed")
+    if plan.seed is not None and plan.seed != cfg.seed:
+        raise ConfigError(
+            f"--seed is {cfg.seed}, but the trials of this study were scored on the folds of "
+            f"--seed {plan.seed}; pass --seed {plan.seed} to join them, or another --workdir "
+            "and --storage (or --fresh) to start over"
+        )
+    if plan.per_repeat != n_folds(cfg.test_size):
+        raise ConfigError(
+            f"test_size={cfg.test_size} makes {n_folds(cfg.test_size)} folds a repetition, but "
+            f"the trials of this run were scored on {plan.per_repeat}; use the same test_size"
+        )
     if cfg.n_splits is not None and set(plan.folds.values()) != {cfg.n_splits}:
         scored = ", ".join(f"{f} on {plan.describe(f)}" for f in plan.folds)
         raise ConfigError(

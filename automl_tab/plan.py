@@ -25,6 +25,7 @@ from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 
+REPEATS = 2  # the shared fold list: the K-fold, repeated this often for small data
 FOLD_CHOICES = (10, 5, 4, 3, 2, 1)  # search folds a family may get, most first
 WANTED_VALID_ROWS = 10_000
 # A trial whose folds cost at most this much more than one fold is cheap at any fold count.
@@ -65,6 +66,7 @@ class RunPlan:
     shares: dict[str, float]
     costs: dict[str, dict] = field(default_factory=dict)
     source: str = "measured"
+    seed: int | None = None  # the folds' seed: another worker must draw the same folds
 
     def coverage(self, family: str) -> int:
         """Folds `family`'s best trials are completed to: whole repetitions."""
@@ -83,6 +85,8 @@ class RunPlan:
             return f"{k} of {per} folds"
         if k == per:
             return f"{per}-fold CV"
+        if k % per:
+            return f"{k} folds of a repeated {per}-fold"
         return f"{per}-fold CV x{k // per}"
 
     def line(self, completion_seconds: float, finish_seconds: float) -> str:
@@ -121,13 +125,16 @@ def wanted_folds(rows: int, per_repeat: int) -> int:
     """Folds whose validation rows add up to about WANTED_VALID_ROWS (at most two repeats)."""
     valid_rows = max(1.0, rows / per_repeat)
     need = math.ceil(WANTED_VALID_ROWS / valid_rows)
-    fitting = [k for k in FOLD_CHOICES if k <= 2 * per_repeat]
+    fitting = [k for k in FOLD_CHOICES if k <= REPEATS * per_repeat]
     return min([k for k in fitting if k >= need], default=max(fitting))
 
 
 def choose_folds(cost: FamilyCost, wanted: int, seconds: float) -> int:
     """The most folds, up to `wanted`, that still afford the family's target trials in
-    `seconds`, or that cost little more than one fold; 1 when nothing else fits."""
+    `seconds`, or that cost little more than one fold; 1 when nothing else fits, or when the
+    probe did not converge before its deadline (its cost is then only a lower bound)."""
+    if not cost.converged:
+        return 1
     one = cost.trial_seconds(1)
     for k in (k for k in FOLD_CHOICES if k <= wanted):
         trial = cost.trial_seconds(k)
@@ -143,14 +150,21 @@ def decide_plan(
     *,
     per_repeat: int = 5,
     n_splits: int | None = None,
+    n_trials: int | None = None,
+    seed: int | None = None,
 ) -> RunPlan:
     """The plan for `rows` training rows and these measured family costs, with
-    `search_seconds` to share; `n_splits` (the user's --n-splits) fixes every family's folds."""
+    `search_seconds` to share. `n_splits` (the user's --n-splits) fixes every family's
+    folds; with `n_trials` (--n-trials) the trial count, not the clock, bounds the search, so
+    the folds follow the data alone and the same seed gives the same run."""
     families = list(costs)
     shares = {f: 1.0 / len(families) for f in families}
     if n_splits is not None:
         folds = {f: int(n_splits) for f in families}
         source = "--n-splits"
+    elif n_trials is not None:
+        folds = {f: wanted_folds(rows, per_repeat) for f in families}
+        source = "data, --n-trials"
     else:
         wanted = wanted_folds(rows, per_repeat)
         folds = {f: choose_folds(costs[f], wanted, search_seconds * shares[f]) for f in families}
@@ -163,4 +177,5 @@ def decide_plan(
         shares=shares,
         costs={f: asdict(c) for f, c in costs.items()},
         source=source,
+        seed=seed,
     )

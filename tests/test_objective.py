@@ -144,6 +144,7 @@ def test_folds_train_in_worker_processes_and_repeat_exactly(binary_comp, monkeyp
     np.testing.assert_array_equal(a.test, b.test)
     assert objective.rounds(2) == 2 // fold_pool.fold_workers(2)  # what completion waits for
     monkeypatch.setenv(fold_pool.WORKERS_ENV, "1")
+    objective, _, _ = objective_for(binary_comp)  # the pool size is fixed when it is built
     assert fold_pool.fold_workers(2) == 1 and objective.rounds(2) == 2
     fold_pool.worker_rss_mb.clear()
     c = objective(PyramidNNModel.default_params(), number=1)  # in this process

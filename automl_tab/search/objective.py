@@ -87,8 +87,11 @@ class Objective:
         self.seed = seed
         # Preprocessed folds do not depend on the model: families on the same folds share them.
         self._cache: dict[int, tuple] = {} if cache is None else cache
-        # Folds already fitted by `probe`, by (fold, seed, params): the first trial reuses them.
+        # Folds already fitted by `probe`, by (fold, seed, params): the next trial reuses them.
         self._fitted: dict[tuple, tuple] = {}
+        # One pool size for the whole run: a pool resized later restarts its workers.
+        parallel = getattr(model_cls, "parallel_folds", False)
+        self._pool = fold_workers(len(splits)) if parallel else 1
 
     def split_data(self, i: int):
         """(X_train, X_valid, X_test) arrays of split i, transformed by a preprocessor fitted
@@ -123,18 +126,20 @@ class Objective:
         y_tr, y_va = self._fit_target(self.y[train_idx]), self._fit_target(self.y[valid_idx])
         return self.model_cls, options, X_tr, y_tr, X_va, y_va, X_te
 
-    def use_folds(self, n_splits: int, n_folds: int) -> None:
+    def use_folds(self, n_splits: int, n_folds: int, splits=None) -> None:
         """Score trials on the first `n_splits` folds; complete the best on the first
-        `n_folds` (the run plan's choice for this family, made after `probe`)."""
-        if not 1 <= n_splits <= n_folds <= len(self.splits):
-            raise ValueError(f"n_splits={n_splits}, n_folds={n_folds} of {len(self.splits)}")
-        self.n_splits, self.splits = n_splits, self.splits[:n_folds]
+        `n_folds` (the run plan's choice for this family, made after `probe`). `splits`
+        replaces the list when the plan needs more folds; its first folds are the same."""
+        splits = self.splits if splits is None else splits
+        if not 1 <= n_splits <= n_folds <= len(splits):
+            raise ValueError(f"n_splits={n_splits}, n_folds={n_folds} of {len(splits)}")
+        self.n_splits, self.splits = n_splits, splits[:n_folds]
+        self._fitted = {key: fit for key, fit in self._fitted.items() if key[0] < n_folds}
 
     def pool_size(self) -> int:
         """Worker processes the folds train in, for a model that asks for them
         (`parallel_folds`); 1 means one after another in this process."""
-        parallel = getattr(self.model_cls, "parallel_folds", False)
-        return fold_workers(len(self.splits)) if parallel else 1
+        return self._pool
 
     def workers(self, n_folds: int) -> int:
         """Folds fitted at once."""
@@ -144,9 +149,10 @@ class Objective:
         """How many fold-times `n_folds` folds take, run `workers(n_folds)` at a time."""
         return -(-n_folds // self.workers(n_folds))
 
-    def _fit_folds(self, folds, params, number, started, deadline) -> list[tuple]:
-        """`fit_and_predict` on each fold, `workers` at a time (folds the probe fitted with the
-        same seed and params are taken as they are)."""
+    def _fit_folds(self, folds, params, number, started, deadline, keep=False) -> list[tuple]:
+        """`fit_and_predict` on each fold, `workers` at a time. Folds the probe fitted with the
+        same seed and params are taken as they are; with `keep`, this call's fits that ran to
+        their end (not cut by the clock) are kept for the next trial that asks for them."""
         folds = list(folds)
         deadlines = fold_deadlines(started, deadline, len(folds), self.workers(len(folds)))
         tasks = {i: self._fold_task(i, params, number, d) for i, d in zip(folds, deadlines)}
@@ -157,6 +163,10 @@ class Objective:
         else:
             results = [fit_and_predict(*tasks[i]) for i in todo]
         fitted = dict(zip(todo, results))
+        if keep:
+            self._fitted.update(
+                (keys[i], fit) for i, fit in fitted.items() if not fit[3].get("time_capped")
+            )
         return [fitted[i] if i in fitted else self._fitted.pop(keys[i]) for i in folds]
 
     def prepare(self) -> None:
@@ -171,22 +181,20 @@ class Objective:
     def probe(self, params: dict, *, number: int = 0, deadline: float | None = None) -> FamilyCost:
         """Fit `params` on the first round of folds (as many as train side by side), and on
         more rounds while the probe has taken less than PROBE_SECONDS (a single tiny fit is
-        too noisy a measure), then say what a trial costs. The fits are kept for the trial
-        `number` that asks for the same params on these folds."""
+        too noisy a measure), then say what a trial costs. Fits that ran to their end are
+        kept for the trial `number` that asks for the same params on these folds; one cut by
+        the probe's deadline is not (the trial fits it again, with its own time)."""
         workers, started = self.pool_size(), time.monotonic()
         fitted: list[tuple] = []
         while len(fitted) < len(self.splits):
             folds = range(len(fitted), min(len(fitted) + workers, len(self.splits)))
-            for i, result in zip(folds, self._fit_folds(folds, params, number, started, deadline)):
-                seed = self._fold_task(i, params, number, None)[1]["random_state"]
-                self._fitted[(i, seed, _frozen(params))] = result
-                fitted.append(result)
+            fitted += self._fit_folds(folds, params, number, started, deadline, keep=True)
             if time.monotonic() - started > PROBE_SECONDS:
                 break
-        setup = max(h.get("setup_seconds", 0.0) for *_, h, _ in fitted)
+        setups = [h.get("setup_seconds", 0.0) for *_, h, _ in fitted]
         return FamilyCost(
-            setup_seconds=setup,
-            fold_seconds=max(1e-3, float(np.median([s for *_, s in fitted])) - setup),
+            setup_seconds=max(setups[:workers]),  # later rounds reuse the traced graph
+            fold_seconds=max(1e-3, float(np.median([f[4] - s for f, s in zip(fitted, setups)]))),
             workers=workers,
             target_trials=float(getattr(self.model_cls, "target_trials", 10)),
             converged=not any(h.get("time_capped") for *_, h, _ in fitted),
@@ -231,6 +239,7 @@ class Objective:
         oof_sum, count, test_sum, *rest = self._run_folds(
             range(self.n_splits), params, number, deadline
         )
+        self._fitted.clear()  # the probe's fits serve the trial right after it, or none
         oof, test = _mean_oof(oof_sum, count), test_sum / self.n_splits
         covers_all = self.n_splits == len(self.splits)
         return TrialResult(*rest[:3], oof, test, rest[3], covers_all=covers_all)

@@ -48,7 +48,10 @@ class Stage:
     durations: list = field(default_factory=list)
     failures: int = 0
     done: bool = False
-    best: list = field(default_factory=list)  # (loss, number) of its best trials, best first
+    # (loss, number, out-of-fold predictions) of its best trials, best first, and whether
+    # the last trial entered them: the evidence the shares follow.
+    best: list = field(default_factory=list)
+    improved: bool = False
 
     def counts(self) -> tuple[int, int]:
         """(completed, running) trials of the study, all workers included."""
@@ -113,7 +116,10 @@ def run_stages(
     """
     for stage in stages:  # earlier runs' best trials count as evidence too
         done = [t for t in stage.completed() if stage.store.has_predictions(t.number)]
-        stage.best = [(t.value, t.number) for t in done[:EVIDENCE_TOP]]
+        stage.best = [
+            (t.value, t.number, stage.store.load_predictions(t.number)[0])
+            for t in done[:EVIDENCE_TOP]
+        ]
     ran = 0
     while True:
         interrupt.check()
@@ -131,27 +137,34 @@ def run_stages(
         stage = next(s for s in active if s.name == name)
         if on_stage is not None:
             on_stage(f"searching {stage.name}")
-        deadline = budget.trial_deadline(stage.name, first=not stage.durations)
-        record = _run_trial(stage, metric, deadline, budget.clock)
-        budget.charge(stage.name, stage.durations[-1])
-        if budget.completes:
-            budget.expect_completion(stage.name, stage.best_completion_seconds())
-        if _entered_top(stage, record):
-            budget.follow_evidence(family_weights(stages, metric))
+        record = _run_trial(stage, metric, budget)
+        _after_trial(stage, stages, record, budget, metric)
         ran += 1
         if on_trial is not None:
             on_trial(record)
         if stage.failures >= MAX_CONSECUTIVE_FAILURES:
-            message = (
-                f"{stage.failures} {stage.name} trials in a row failed (last: {record.fail_reason})"
-            )
-            others = [s for s in stages if s is not stage and not s.done]
-            if not others:
-                raise AutomlTabError(f"{message}; check the data or try another --seed")
-            stage.done = True
-            if on_notice is not None:
-                on_notice(f"{message}; the {stage.name} search stops, the others go on")
+            _stop_family(stage, stages, record, on_notice)
     return ran
+
+
+def _after_trial(stage: Stage, stages: list[Stage], record, budget: Budget, metric) -> None:
+    """Tell the budget what the trial cost, what completing the family's best trial would
+    take now, and, when the trial entered its family's best, how the ensemble shares out."""
+    budget.charge(stage.name, stage.durations[-1])
+    if budget.completes:
+        budget.expect_completion(stage.name, stage.best_completion_seconds())
+    if stage.improved:
+        budget.follow_evidence(family_weights(stages, metric))
+
+
+def _stop_family(stage: Stage, stages: list[Stage], record, on_notice) -> None:
+    message = f"{stage.failures} {stage.name} trials in a row failed (last: {record.fail_reason})"
+    others = [s for s in stages if s is not stage and not s.done]
+    if not others:
+        raise AutomlTabError(f"{message}; check the data or try another --seed")
+    stage.done = True
+    if on_notice is not None:
+        on_notice(f"{message}; the {stage.name} search stops, the others go on")
 
 
 def _status(stage: Stage, n_trials: int | None, budget: Budget) -> str:
@@ -167,48 +180,43 @@ def _status(stage: Stage, n_trials: int | None, budget: Budget) -> str:
     return "wait" if completed + running >= n_trials else "go"
 
 
-def _entered_top(stage: Stage, record: TrialRecord) -> bool:
-    """Whether `record` is now among its family's EVIDENCE_TOP best (kept in `stage.best`)."""
-    if record.state != "COMPLETE" or record.loss is None or not math.isfinite(record.loss):
-        return False
-    stage.best = sorted([*stage.best, (record.loss, record.number)])[:EVIDENCE_TOP]
-    return (record.loss, record.number) in stage.best
-
-
 def family_weights(stages: list[Stage], metric) -> dict[str, float]:
     """Each family's weight in a greedy ensemble of the best trials of every family so far,
     on the search folds' rows they all cover (empty until every family has a trial)."""
-    pool = [(s, number) for s in stages for _, number in s.best]
-    if len({s.name for s, _ in pool}) < 2:
+    pool = [(s.name, oof) for s in stages for *_, oof in s.best]
+    if len({name for name, _ in pool}) < 2:
         return {}
-    oofs = [s.store.load_predictions(number)[0] for s, number in pool]
     y = stages[0].objective.y
+    oofs = [oof for _, oof in pool]
     weights = greedy_weights(selection_metric(metric), y, oofs, rounds=EVIDENCE_ROUNDS)
     out: dict[str, float] = {}
-    for (s, _), w in zip(pool, weights):
-        out[s.name] = out.get(s.name, 0.0) + float(w)
+    for (name, _), w in zip(pool, weights):
+        out[name] = out.get(name, 0.0) + float(w)
     return out
 
 
-def _run_trial(stage: Stage, metric, trial_deadline: float, clock) -> TrialRecord:
+def _run_trial(stage: Stage, metric, budget: Budget) -> TrialRecord:
     def mark_failed() -> None:
         for number in stage.optimizer.running():
             stage.optimizer.fail(number, "interrupted")
 
     try:
         with interrupt.cleanup(mark_failed):
-            return _score_and_record(stage, metric, trial_deadline, clock)
+            return _score_and_record(stage, metric, budget)
     except KeyboardInterrupt:  # wherever Ctrl-C lands, the running trial is marked failed
         mark_failed()
         raise
 
 
-def _score_and_record(stage: Stage, metric, trial_deadline: float, clock) -> TrialRecord:
+def _score_and_record(stage: Stage, metric, budget: Budget) -> TrialRecord:
     optimizer, store = stage.optimizer, stage.store
     number, params = optimizer.ask()
-    started = clock()
+    started, stage.improved = budget.clock(), False
+    # A study's first trial is its known-good default, the baseline: never cut half-trained.
+    deadline = budget.trial_deadline(stage.name, first=number == 0)
+    cost = 0.0
     try:
-        result = stage.objective(params, number=number, deadline=trial_deadline)
+        result = stage.objective(params, number=number, deadline=deadline)
     except TrialFailed as exc:
         optimizer.fail(number, str(exc))
         stage.failures += 1
@@ -220,9 +228,10 @@ def _score_and_record(stage: Stage, metric, trial_deadline: float, clock) -> Tri
         if result.covers_all:  # nothing to complete: these are its all-fold predictions
             store.save_full(number, result.oof, result.test)
         store.save_history(number, result.histories)
+        loss = metric.to_loss(result.score)
         optimizer.tell(
             number,
-            metric.to_loss(result.score),
+            loss,
             {
                 "score": result.score,
                 "score_std": result.score_std,
@@ -233,6 +242,13 @@ def _score_and_record(stage: Stage, metric, trial_deadline: float, clock) -> Tri
             },
         )
         stage.failures = 0
-    stage.durations.append(clock() - started)
+        if math.isfinite(loss):
+            top = sorted([*stage.best, (loss, number, result.oof)], key=lambda b: b[:2])
+            stage.best = top[:EVIDENCE_TOP]
+            stage.improved = any(b[1] == number for b in stage.best)
+        # Folds the probe fitted count too: the trial cost them, only earlier.
+        workers = getattr(stage.objective, "pool_size", lambda: 1)()
+        cost = sum(result.split_seconds) / workers
+    stage.durations.append(max(budget.clock() - started, cost))
     trial = next(t for t in optimizer.study.get_trials(deepcopy=False) if t.number == number)
     return to_record(trial, store.model)

@@ -23,6 +23,7 @@ HEARTBEAT_SECONDS = 5
 GRACE_SECONDS = 20
 OPEN_ATTEMPTS = 5
 PLAN_KEY = "plan"
+PLAN_SETTLE_SECONDS = 0.25
 
 
 def _optuna():
@@ -95,14 +96,18 @@ class TrialStore:
         )
 
     def shared_plan(self, study, plan: dict | None = None) -> dict | None:
-        """The run plan (plan.py, as a dict) every worker of this study follows: the one
-        stored with the study, else `plan`, stored now. Trials scored on other folds could
-        not be compared or ensembled, so the first worker's choice holds for all."""
-        stored = study.user_attrs.get(PLAN_KEY)
-        if stored is None and plan is not None:
-            study.set_user_attr(PLAN_KEY, plan)
-            return plan
-        return stored
+        """The run plan (plan.py, as a dict) every worker of this study follows: the earliest
+        stored with the study; when there is none and `plan` is given, `plan` is stored first.
+        Trials scored on other folds could not be compared or ensembled, so the first
+        worker's choice holds for all. Each worker stores under its own time-ordered key and
+        then reads again after PLAN_SETTLE_SECONDS, so two workers starting together (Optuna
+        has no "set if absent") still agree on the earlier one."""
+        stored = _earliest_plan(study)
+        if stored is not None or plan is None:
+            return stored
+        study.set_user_attr(f"{PLAN_KEY}:{time.time_ns():020d}:{os.getpid()}", plan)
+        time.sleep(PLAN_SETTLE_SECONDS)
+        return _earliest_plan(study)
 
     def delete(self) -> None:
         """Forget the study and its predictions (for --fresh)."""
@@ -157,6 +162,12 @@ class TrialStore:
     def records(self, study=None) -> list[TrialRecord]:
         study = study or self.open_study()
         return [to_record(t, self.model) for t in study.get_trials(deepcopy=False)]
+
+
+def _earliest_plan(study) -> dict | None:
+    attrs = study.user_attrs
+    keys = sorted(k for k in attrs if k.startswith(PLAN_KEY + ":"))
+    return attrs[keys[0]] if keys else None
 
 
 def to_record(trial, model: str) -> TrialRecord:
