@@ -96,3 +96,5 @@ def test_a_completion_too_long_for_the_run_is_neither_reserved_nor_started():
     assert budget.completion_reserve() == pytest.approx(COMPLETION_SHARE * 27.0)
     assert not budget.completion_fits(46.0)
     assert budget.completion_fits(5.0)
+    clock.now = budget.end - 30.0  # after the search, what fits before the end may run
+    assert budget.completion_fits(30.0) and not budget.completion_fits(31.0)

@@ -229,3 +229,21 @@ def test_resuming_with_other_folds_is_refused_in_one_line(binary_comp, tmp_path)
 
     fresh = CliRunner().invoke(main, [str(a) for a in [*base, "--seed", "1", "--fresh"]])
     assert fresh.exit_code == 0, fresh.output
+
+
+def test_a_resumed_run_keeps_its_plans_folds_and_refuses_others(binary_comp, tmp_path):
+    """The plan is stored with the run: resuming without --n-splits scores new trials on the
+    same folds (even more than one repetition of the K-fold); another --n-splits is refused."""
+    work = tmp_path / "w"
+    base = ["run", binary_comp, "--models", "lgbm", "--workdir", work]
+    first = CliRunner().invoke(main, [str(a) for a in [*base, "--n-trials", "1", "--n-splits", 12]])
+    assert first.exit_code == 0, first.output
+    assert "lgbm on 12 folds of a repeated 5-fold" in first.output
+    again = CliRunner().invoke(main, [str(a) for a in [*base, "--n-trials", "2"]])
+    assert again.exit_code == 0, again.output
+    assert "plan (resumed): lgbm on 12 folds" in again.output
+    records = TrialStore(work, "lgbm", namespace=binary_comp.name).records()
+    assert [len(r.split_scores) for r in records] == [12, 12]
+    other = CliRunner().invoke(main, [str(a) for a in [*base, "--n-trials", "3", "--n-splits", 3]])
+    assert other.exit_code == 1
+    assert "--n-splits is 3" in other.output and "12 folds" in other.output

@@ -68,3 +68,23 @@ def test_the_plan_round_trips_through_a_dict():
     again = RunPlan.from_dict(plan.to_dict(), source="resumed")
     assert again.folds == plan.folds and again.source == "resumed"
     assert again.costs["nn"]["setup_seconds"] == 2.5
+
+
+def test_with_n_trials_the_folds_follow_the_data_alone():
+    """--n-trials bounds the search by count, not time: the same seed gives the same folds
+    however fast this machine measured the probe."""
+    slow = FamilyCost(setup_seconds=0.0, fold_seconds=7.0, workers=1, target_trials=40)
+    fast = FamilyCost(setup_seconds=0.0, fold_seconds=0.01, workers=1, target_trials=40)
+    plans = [decide_plan(668, {"lgbm": c}, 10, n_trials=20) for c in (slow, fast)]
+    assert plans[0].folds == plans[1].folds == {"lgbm": 10}
+
+
+def test_a_probe_stopped_by_its_deadline_gets_one_fold():
+    capped = FamilyCost(setup_seconds=0.0, fold_seconds=0.01, workers=1, converged=False)
+    assert decide_plan(668, {"lgbm": capped}, 1000).folds == {"lgbm": 1}
+
+
+def test_fold_counts_are_described_as_they_are():
+    plan = decide_plan(668, {"lgbm": LGBM_FAST}, 20, n_splits=7)
+    assert plan.describe("lgbm") == "7 folds of a repeated 5-fold"
+    assert plan.total_folds == 10 and plan.coverage("lgbm") == 10

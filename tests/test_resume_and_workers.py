@@ -99,3 +99,16 @@ def test_two_workers_share_one_postgres_study(binary_comp, tmp_path):
     numbers = [t["number"] for t in trials]
     assert len(numbers) == len(set(numbers))
     assert sum(t["state"] == "COMPLETE" for t in trials) == 10
+
+
+def test_workers_on_one_study_follow_its_earliest_plan(tmp_path):
+    """Each worker stores its plan under its own time-ordered key; everyone follows the
+    earliest (Optuna has no "set if absent", so two workers starting together still agree)."""
+    store = TrialStore(tmp_path, "lgbm")
+    study = store.open_study()
+    assert store.shared_plan(study) is None
+    first = {"folds": {"lgbm": 10}}
+    assert store.shared_plan(study, first) == first
+    assert store.shared_plan(study, {"folds": {"lgbm": 1}}) == first  # not stored: one exists
+    study.set_user_attr("plan:00000000000000000001:1", {"folds": {"lgbm": 2}})  # a racer
+    assert store.shared_plan(store.open_study()) == {"folds": {"lgbm": 2}}
