@@ -30,6 +30,7 @@ VARIANTS = {
     "label_smoothing": ({"label_smoothing": 0.1}, {}),
     "beta2": ({"beta_2": 0.95}, {}),
     "members": ({"members": 8}, {}),
+    "members4": ({"members": 4}, {}),
     "smooth_clip": ({}, {"smooth_clip": 3.0}),
 }
 BASE_OPTIONS = {"max_epochs": RunConfig.max_epochs, "patience": RunConfig.patience}
@@ -60,6 +61,19 @@ def sample_params(n: int, seed: int) -> list[dict]:
         unit["neuron_pct"] *= top
         draws.append(space.decode(unit))
     return [PyramidNNModel.default_params(), *draws][:n]
+
+
+def variant(name: str) -> tuple[dict, dict]:
+    """The options of a variant; "a+b" combines variants a and b."""
+    model, prep = {}, {}
+    for part in name.split("+"):
+        model.update(VARIANTS[part][0])
+        prep.update(VARIANTS[part][1])
+    return model, prep
+
+
+def unknown_variants(names) -> list[str]:
+    return [part for name in names for part in name.split("+") if part not in VARIANTS]
 
 
 def run_competition(comp, variants: dict, n_configs: int, seed: int, log) -> dict:
@@ -145,7 +159,7 @@ def _change(losses, base) -> float:
 
 
 def run_bench_recipe(comps, *, n_configs: int, seed: int, names, log=print) -> str:
-    variants = {"baseline": VARIANTS["baseline"], **{n: VARIANTS[n] for n in names}}
+    variants = {"baseline": VARIANTS["baseline"], **{n: variant(n) for n in names}}
     results = {}
     for comp in comps:
         log(f"bench-recipe: {comp.name}, {n_configs} configurations, {len(variants)} recipes")

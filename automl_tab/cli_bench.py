@@ -83,7 +83,8 @@ def bench_nn(comp, n_configs, seed, reference, target, id_column, task, metric):
     "--variants",
     default="patience,label_smoothing,beta2,members,smooth_clip",
     show_default=True,
-    help="Recipe elements to try one at a time against the baseline, comma-separated.",
+    help="Recipe elements to try one at a time against the baseline, comma-separated "
+    "(a+b tries two together).",
 )
 @_fail_cleanly
 def bench_recipe(comps, n_configs, seed, variants):
@@ -91,12 +92,13 @@ def bench_recipe(comps, n_configs, seed, variants):
     and with each variant, networks only; prints a table of losses, changes and times."""
     from .bench_recipe import VARIANTS
     from .bench_recipe import run_bench_recipe
+    from .bench_recipe import unknown_variants
 
     missing = [str(c) for c in comps if not (c / "train.csv").is_file()]
     if missing:
         raise AutomlTabError(f"not a competition folder (no train.csv): {', '.join(missing)}")
     names = [v.strip() for v in variants.split(",") if v.strip()]
-    unknown = [n for n in names if n not in VARIANTS]
+    unknown = unknown_variants(names)
     if unknown:
         raise AutomlTabError(
             f"--variants {','.join(unknown)} unknown; use some of {', '.join(sorted(VARIANTS))}"

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from automl_tab.cli import main
+from automl_tab.models import PyramidNNModel
 
 
 def invoke(*args):
@@ -169,3 +170,21 @@ def test_bench_nn_compares_the_course_loop_with_ours(multiclass_comp, monkeypatc
     assert float(fields["speedup"]) > 0
     # Same configurations, same splits: the two loops reach comparable losses.
     assert 0 < float(fields["loss_ours"]) < 2 * float(fields["loss_ref"])
+
+
+def test_bench_recipe_tabulates_each_variant_against_the_baseline(multiclass_comp):
+    from automl_tab.bench_recipe import sample_params
+
+    drawn = sample_params(3, seed=0)
+    assert drawn[0] == PyramidNNModel.default_params() and drawn[1] != drawn[2]
+    assert all(p["neuron_pct"] <= 0.1 + 1e-9 for p in drawn)
+    result, log = invoke(
+        "bench-recipe", multiclass_comp, "--n-configs", "1", "--variants", "beta2,members+beta2"
+    )
+    assert result.exit_code == 0, log
+    rows = [line for line in log.splitlines() if line.startswith("| ")]
+    variants = [row.split(" | ")[1] for row in rows[2:5]]
+    assert variants == ["baseline", "beta2", "members+beta2"]
+    assert "+0.00 %" in rows[2]  # the baseline against itself
+    refused, log = invoke("bench-recipe", multiclass_comp, "--variants", "wings")
+    assert refused.exit_code == 1 and "--variants wings unknown" in log
