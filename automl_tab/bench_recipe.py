@@ -23,6 +23,7 @@ from .schema import infer_schema
 from .splits import make_splits
 
 SEARCH_FOLDS = 3
+RECIPE_DIMENSIONS = ("members",)  # searched now, but the ablation's variants set them
 # name: (model options, preprocessing options), each against the baseline (the first).
 VARIANTS = {
     "baseline": ({}, {}),
@@ -33,7 +34,15 @@ VARIANTS = {
     "members4": ({"members": 4}, {}),
     "smooth_clip": ({}, {"smooth_clip": 3.0}),
 }
-BASE_OPTIONS = {"max_epochs": RunConfig.max_epochs, "patience": RunConfig.patience}
+# The baseline is the recipe before the ablation, pinned so that the table can be redone:
+# fixed patience 5, Adam's beta_2 0.999, one network (options override searched params).
+BASE_OPTIONS = {
+    "max_epochs": RunConfig.max_epochs,
+    "patience": 5,
+    "patience_rate": 0.0,
+    "beta_2": 0.999,
+    "members": 1,
+}
 
 
 @dataclass
@@ -52,13 +61,14 @@ def sample_params(n: int, seed: int) -> list[dict]:
     """The default, then `n - 1` seeded uniform draws from the network's search space
     (first layers of at most MAX_NEURON_PCT x 5000 units)."""
     space = PyramidNNModel.search_space()
-    width = space.names.index("neuron_pct")
-    top = space.dimensions[width].to_unit(MAX_NEURON_PCT)
+    drawn = [name for name in space.names if name not in RECIPE_DIMENSIONS]
+    top = space.dimensions[space.names.index("neuron_pct")].to_unit(MAX_NEURON_PCT)
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(n - 1):
-        unit = {name: rng.uniform() for name in space.names}
+        unit = {name: rng.uniform() for name in drawn}
         unit["neuron_pct"] *= top
+        unit.update({name: 0.0 for name in RECIPE_DIMENSIONS})  # set by the variants
         draws.append(space.decode(unit))
     return [PyramidNNModel.default_params(), *draws][:n]
 
