@@ -28,6 +28,9 @@ COMPLETION_SHARE = 0.15
 # then not fit anyway (otto at 60 s: completing LightGBM's default on four more folds needed
 # 46 s of 27, and the run stopped searching at 25 s of 60).
 COMPLETION_MAX = 0.5
+# Completing a trial cut short by the clock is thrown away, so the reserve for it counts its
+# expected time with a margin.
+COMPLETION_MARGIN = 1.5
 # No trial after a family's first may use more than this share of its family's search time:
 # one huge network with a tiny learning rate would otherwise eat the run (titanic: 104 s of
 # 120). A family's first trial is its known-good default, the baseline the ensemble can always

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .budget import COMPLETION_MARGIN
 from .budget import Budget
 from .competition import Competition
 from .config import RunConfig
@@ -186,7 +187,7 @@ class AutoTab:
                 seed=cfg.seed,
                 init_points=cfg.init_points,
             )
-            optimizer.enqueue(model_cls.default_params())
+            optimizer.enqueue(model_cls.default_params(len(y)))
             options = (
                 {"max_epochs": cfg.max_epochs, "patience": cfg.patience} if name == "nn" else {}
             )
@@ -219,9 +220,8 @@ class AutoTab:
             for stage in stages:
                 self.on_stage(f"measuring one {stage.name} fit")
                 stage.objective.prepare()
-                costs[stage.name] = stage.objective.probe(
-                    stage.objective.model_cls.default_params(), deadline=budget.probe_deadline()
-                )
+                default = stage.objective.model_cls.default_params(rows)
+                costs[stage.name] = stage.objective.probe(default, deadline=budget.probe_deadline())
             plan = decide_plan(
                 rows,
                 costs,
@@ -253,7 +253,10 @@ class AutoTab:
             if len(stage.objective.splits) == stage.objective.n_splits:
                 continue  # the search folds already cover every row
             trial = stage.optimizer.study.trials[record.number]
-            if not budget.completion_fits(stage.completion_seconds(trial)):
+            # After the search, this time is for completion only: try it when its unpadded
+            # estimate fits (one cut short by the clock is thrown away, nothing else is lost).
+            expected = stage.completion_seconds(trial) / COMPLETION_MARGIN
+            if not budget.completion_fits(expected):
                 continue
             oof, test = stage.store.load_predictions(record.number)
             try:

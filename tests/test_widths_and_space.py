@@ -4,6 +4,7 @@ import sys
 import pytest
 
 from automl_tab.models.pyramid_nn import MAX_PARAMS
+from automl_tab.models.pyramid_nn import MEMBERS_ROWS
 from automl_tab.models.pyramid_nn import PyramidNNModel
 from automl_tab.models.pyramid_nn import count_params
 from automl_tab.models.pyramid_nn import pyramid_widths
@@ -32,6 +33,14 @@ def test_widths_are_bounded_by_parameter_count():
 
 def test_default_params_lie_in_the_space():
     assert PyramidNNModel.search_space().contains(PyramidNNModel.default_params())
+
+
+def test_default_trial_trains_eight_members_only_on_small_data():
+    # Eight members cost ~8x a fold on large data, where the baseline must still converge.
+    small = PyramidNNModel.default_params(MEMBERS_ROWS)
+    large = PyramidNNModel.default_params(MEMBERS_ROWS + 1)
+    assert (small["members"], large["members"]) == (8, 1)
+    assert PyramidNNModel.search_space().contains(large)
 
 
 @pytest.mark.parametrize(

@@ -118,7 +118,7 @@ class LightGBMModel:
         )
 
     @classmethod
-    def default_params(cls) -> dict:
+    def default_params(cls, rows: int | None = None) -> dict:
         """LightGBM's own defaults (early stopping picks the rounds): the quick, strong
         baseline trial that runs first. Its learning rate stays at 0.1: at 0.05 the baseline
         needed twice the rounds and was cut by the time cap on large data (otto)."""

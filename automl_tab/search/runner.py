@@ -20,6 +20,7 @@ import numpy as np
 from optuna.trial import TrialState
 
 from .. import interrupt
+from ..budget import COMPLETION_MARGIN
 from ..budget import Budget
 from ..ensemble import greedy_weights
 from ..exceptions import AutomlTabError
@@ -33,8 +34,6 @@ MAX_CONSECUTIVE_FAILURES = 5
 WAIT_SECONDS = 1.0
 EVIDENCE_TOP = 3  # best trials of each family in the ensemble that re-shares the time
 EVIDENCE_ROUNDS = 10
-# Completing a trial cut short by the clock is thrown away, so its expected time gets a margin.
-COMPLETION_MARGIN = 1.5
 
 
 @dataclass
