@@ -42,6 +42,7 @@ from .results import read_run
 from .results import write_json
 from .schema import DatasetSchema
 from .schema import infer_schema
+from .schema import labelled_rows
 from .splits import full_coverage
 from .splits import make_splits
 from .splits import n_folds
@@ -56,8 +57,7 @@ def default_workdir(comp_name: str) -> Path:
 def training_data(comp: Competition, schema: DatasetSchema):
     """(X, y, X_test): features of the labelled training rows, the encoded target, and the
     test features, ready for the folds' preprocessors."""
-    target = comp.train[schema.target]
-    labelled = target.notna() & (target.astype("string").str.strip() != "")
+    labelled = labelled_rows(comp.train[schema.target], schema.task)
     train = comp.train.loc[labelled].reset_index(drop=True)
     X = prepare_features(train, schema)
     y = encode_target(train[schema.target], schema)
@@ -116,6 +116,8 @@ class AutoTab:
         budget = Budget(cfg.time_limit, started)
         warming = _warm_up_workers(cfg)  # while the data is read and prepared
         schema = infer_schema(comp)
+        for notice in schema.notices if self.on_notice is not None else ():
+            self.on_notice(notice)  # what was dropped or read as missing, said before the run
         workdir = Path(cfg.workdir or default_workdir(comp.name))
         _prepare_workdir(workdir)
         X, y, X_test = training_data(comp, schema)

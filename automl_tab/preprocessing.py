@@ -28,7 +28,6 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.impute import MissingIndicator
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.preprocessing import QuantileTransformer
 from sklearn.preprocessing import StandardScaler
@@ -131,8 +130,41 @@ class SkewAwareScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return np.clip(out, -8, 8)  # a column with a few far points in training, too
 
 
-def _flatten_text(X):
-    return np.asarray(X).ravel()
+class FrequentWords(TransformerMixin, BaseEstimator):
+    """Binary indicators of a text column's `max_words` most frequent words (those in at least
+    `min_rows` training rows). A column whose words are all rarer gives no feature instead of
+    failing, as CountVectorizer does on an empty vocabulary: a split's training rows may hold
+    no repeated word even when the whole column does."""
+
+    def __init__(self, max_words: int = TEXT_TOKENS, min_rows: int = MIN_FREQUENCY):
+        self.max_words = max_words
+        self.min_rows = min_rows
+
+    def fit(self, X, y=None):
+        words = CountVectorizer(
+            binary=True,
+            max_features=self.max_words,
+            min_df=self.min_rows,
+            token_pattern=r"(?u)\b\w+\b",
+            dtype=np.float32,
+        )
+        try:
+            self.vectorizer_ = words.fit(np.asarray(X).ravel())
+        except ValueError as exc:
+            if "no terms remain" not in str(exc) and "empty vocabulary" not in str(exc):
+                raise
+            self.vectorizer_ = None
+        return self
+
+    def transform(self, X):
+        if self.vectorizer_ is None:
+            return np.zeros((len(X), 0), dtype=np.float32)
+        return self.vectorizer_.transform(np.asarray(X).ravel())
+
+    def get_feature_names_out(self, input_features=None):
+        if self.vectorizer_ is None:
+            return np.array([], dtype=object)
+        return self.vectorizer_.get_feature_names_out()
 
 
 def build_preprocessor(
@@ -177,22 +209,7 @@ def build_preprocessor(
             )
         )
     for col in groups["text"]:
-        parts.append(
-            (
-                f"text:{col}",
-                make_pipeline(
-                    FunctionTransformer(_flatten_text, feature_names_out="one-to-one"),
-                    CountVectorizer(
-                        binary=True,
-                        max_features=TEXT_TOKENS,
-                        min_df=MIN_FREQUENCY,
-                        token_pattern=r"(?u)\b\w+\b",
-                        dtype=np.float32,
-                    ),
-                ),
-                [col],
-            )
-        )
+        parts.append((f"text:{col}", FrequentWords(), [col]))
     if not parts:
         raise ValueError("no usable feature columns")  # schema guarantees at least one
     return ColumnTransformer(parts, sparse_threshold=0.0, verbose_feature_names_out=True)

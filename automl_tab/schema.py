@@ -1,7 +1,9 @@
 """Facts inferred from the data: task, target, id, classes, submission format, column roles.
 
 Kept apart from RunConfig (user choices) and trial params (optimizer choices). Column roles are
-decided from train and test cells together, which uses no labels, so it cannot leak the target.
+decided from cells without labels, so they cannot leak the target: a number column is one whose
+train.csv cells are numbers (test.csv cells that are not are read as missing, with a notice),
+the other roles look at train and test cells together.
 """
 
 from __future__ import annotations
@@ -93,7 +95,22 @@ def parse_numbers(values: pd.Series) -> pd.Series:
         grouped = text.str.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", na=False)
         text = text.where(~grouped, text.str.replace(",", "", regex=False))
         numbers[retry] = pd.to_numeric(text, errors="coerce").astype(float)
-    return numbers
+    # inf, -inf and overflowing cells (1e999) are unusable as numbers: they read as missing.
+    return numbers.mask(np.isinf(numbers))
+
+
+def infinite_cells(values: pd.Series) -> pd.Series:
+    """Cells that read as numbers too large for a float: "inf", "-inf", "1e999"."""
+    return pd.Series(np.isinf(pd.to_numeric(values, errors="coerce")), index=values.index)
+
+
+def labelled_rows(target: pd.Series, task: str) -> pd.Series:
+    """The training rows that can be learnt from: a target that is not blank and, for a
+    regression, a finite number (the rest are dropped with a notice in infer_schema)."""
+    labelled = target.notna() & (target.astype("string").str.strip() != "")
+    if task == REGRESSION:
+        labelled &= ~infinite_cells(target)
+    return labelled
 
 
 def parse_datetimes(values: pd.Series) -> pd.Series:
@@ -150,22 +167,23 @@ def _output_format(task, metric, preds, sample, classes) -> str:
     return "label"
 
 
-def _column_role(name: str, train: pd.Series, both: pd.Series, n_train: int) -> tuple[str, str]:
-    """Return (role, why) for one feature column; role "drop" carries the reason."""
+def _column_role(name: str, train: pd.Series, test: pd.Series) -> tuple[str, str]:
+    """Return (role, why) for one feature column: role "drop" carries the reason, a kept
+    column a notice about cells that are read as missing ("" when there is none)."""
     if train.isna().all():
         return "drop", "empty in train.csv"
     if train.nunique(dropna=False) <= 1:
         return "drop", "constant in train.csv"
-    cells = both.dropna()
-    numbers = parse_numbers(cells)
-    if numbers.notna().mean() >= 0.98:
+    train_numbers = parse_numbers(train.dropna())
+    if train_numbers.notna().mean() >= 0.98:  # the role follows train.csv, what is learnt on
+        numbers = pd.concat([train_numbers, parse_numbers(test.dropna())])
         is_int = np.all(np.mod(numbers.dropna(), 1) == 0)
-        unique = parse_numbers(train).nunique() == n_train
+        unique = train_numbers.nunique() == len(train)
         if is_int and unique and re.search(r"(^|_|\b)id$", name.lower()):
             return "drop", "id-like (distinct integers named like an id)"
-        if is_int and numbers.nunique() <= CODE_LEVELS:
-            return "code", ""
-        return "numeric", ""
+        role = "code" if is_int and numbers.nunique() <= CODE_LEVELS else "numeric"
+        return role, _unreadable_numbers(train, test, numbers)
+    cells = pd.concat([train, test]).dropna()
     looks_like_dates = cells.astype("string").str.match(_DATE).mean() >= 0.95
     if looks_like_dates and parse_datetimes(cells).notna().mean() >= 0.95:
         return "datetime", ""
@@ -174,9 +192,64 @@ def _column_role(name: str, train: pd.Series, both: pd.Series, n_train: int) -> 
         return "categorical", ""
     if cells.astype("string").str.split().str.len().mean() >= 2:
         return "text", ""
-    if train.nunique() >= 0.9 * n_train:
+    if train.nunique() >= 0.9 * len(train):
         return "drop", "id-like (almost every value distinct)"
     return "categorical", ""
+
+
+def _unreadable_numbers(train: pd.Series, test: pd.Series, numbers: pd.Series) -> str:
+    """A notice for the cells of a numeric column that are read as missing, or ""."""
+    unread = numbers.isna().to_numpy()
+    if not unread.any():
+        return ""
+    cells = pd.concat([train.dropna(), test.dropna()])[unread]
+    in_test = int(unread[train.notna().sum() :].sum())
+    return (
+        f"{int(unread.sum())} cells ({in_test} in test.csv) are not finite numbers "
+        f"(e.g. {cells.iloc[0]!r}); they are treated as missing"
+    )
+
+
+def _feature_roles(
+    train: pd.DataFrame, test: pd.DataFrame, target: str, id_column: str, notices: list[str]
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Columns by role (numeric, code, categorical, datetime, text) and the dropped ones with
+    why, with a notice for each dropped column and each kept one with unreadable cells;
+    refuses a table with no feature left."""
+    roles: dict[str, list[str]] = {
+        k: [] for k in ("numeric", "code", "categorical", "datetime", "text")
+    }
+    dropped: dict[str, str] = {}
+    for col in train.columns:
+        if col not in test.columns and col != target:
+            dropped[col] = "only in train.csv"
+    for col in test.columns:
+        if col not in train.columns:
+            if col != id_column:
+                dropped[col] = "only in test.csv"
+            continue
+        role, why = _column_role(col, train[col], test[col])
+        if col == id_column and role != "datetime":
+            dropped[col] = "id column"
+            continue
+        if col == id_column:
+            notices.append(f"id column {col!r} holds timestamps: used as datetime features too")
+        if role == "drop":
+            dropped[col] = why
+            continue
+        roles[role].append(col)
+        if why:
+            notices.append(f"column {col!r}: {why}")
+    if not any(roles.values()):
+        reasons = "; ".join(f"{c!r} {why}" for c, why in list(dropped.items())[:4])
+        raise DataError(
+            f"train.csv has no usable feature column ({reasons}): nothing to learn from; "
+            "add feature columns that vary, shared by train.csv and test.csv"
+        )
+    for col, why in dropped.items():
+        if col != id_column:
+            notices.append(f"dropped column {col!r}: {why}")
+    return roles, dropped
 
 
 def infer_schema(comp: Competition) -> DatasetSchema:
@@ -205,16 +278,25 @@ def infer_schema(comp: Competition) -> DatasetSchema:
             f"target {target!r} is not a column of train.csv; fix --target or competition.json"
         )
     _check_ids(sample, test, id_column)
-    labelled = train[target].notna() & (train[target].astype("string").str.strip() != "")
+    labelled = labelled_rows(train[target], "")
+    infinite = labelled & infinite_cells(train[target])
     n_unlabelled = int((~labelled).sum())
     if n_unlabelled:
         notices.append(f"warning: dropped {n_unlabelled} train rows without a {target!r} value")
     y = train.loc[labelled, target]
     if y.empty:
         raise DataError(f"train.csv has no rows with a {target!r} value; nothing to learn from")
-    task = meta.get("task") or _infer_task(y, preds)
+    task = meta.get("task") or _infer_task(train.loc[labelled & ~infinite, target], preds)
     if task not in TASKS:
         raise DataError(f"task {task!r} is unknown; use one of {TASKS}")
+    if task == REGRESSION and infinite.any():
+        labelled &= ~infinite
+        n_unlabelled += int(infinite.sum())
+        y = train.loc[labelled, target]
+        notices.append(
+            f"warning: dropped {int(infinite.sum())} train rows whose {target!r} is not a "
+            f"finite number (e.g. {train.loc[infinite, target].iloc[0]!r})"
+        )
     if task != REGRESSION and y.nunique() < 2:
         raise DataError(
             f"target {target!r} has a single class {y.iloc[0]!r}; a classifier "
@@ -250,36 +332,7 @@ def infer_schema(comp: Competition) -> DatasetSchema:
         )
     output = _output_format(task, metric, preds, sample, classes or ())
 
-    roles: dict[str, list[str]] = {
-        k: [] for k in ("numeric", "code", "categorical", "datetime", "text")
-    }
-    dropped: dict[str, str] = {}
-    for col in train.columns:
-        if col not in test.columns and col != target:
-            dropped[col] = "only in train.csv"
-    train_l = train.loc[labelled]
-    for col in test.columns:
-        if col not in train.columns:
-            if col != id_column:
-                dropped[col] = "only in test.csv"
-            continue
-        if col == target:
-            continue
-        role, why = _column_role(
-            col, train_l[col], pd.concat([train_l[col], test[col]]), len(train_l)
-        )
-        if col == id_column and role != "datetime":
-            dropped[col] = "id column"
-            continue
-        if col == id_column:
-            notices.append(f"id column {col!r} holds timestamps: used as datetime features too")
-        if role == "drop":
-            dropped[col] = why
-        else:
-            roles[role].append(col)
-    for col, why in dropped.items():
-        if col != id_column:
-            notices.append(f"dropped column {col!r}: {why}")
+    roles, dropped = _feature_roles(train.loc[labelled], test, target, id_column, notices)
     return DatasetSchema(
         task=task,
         target=target,

@@ -16,6 +16,7 @@ from automl_tab.models import PyramidNNModel
 from automl_tab.results import candidates
 from automl_tab.search import TrialStore
 from automl_tab.search.optimizers import get_optimizer
+from automl_tab.search.runner import MAX_CONSECUTIVE_FAILURES
 from automl_tab.search.runner import Stage
 from automl_tab.search.runner import run_stages
 from automl_tab.search.trial import TrialRecord
@@ -207,3 +208,26 @@ def test_the_search_gives_way_to_what_completing_the_best_trials_will_take(tmp_p
     # 76 s: 16 s are left, less than a trial takes, so the search ends there.
     assert allowed == pytest.approx([102.0])
     assert budget.completion_reserve() == 76.0
+
+
+def test_trials_whose_score_is_not_a_number_stop_the_family(tmp_path):
+    """A score that is not a number fails its trial and counts towards the consecutive-
+    failure stop: a broken target must not run failed trials until the clock ends."""
+    from automl_tab.exceptions import AutomlTabError
+    from automl_tab.search.trial import TrialResult
+
+    def objective(params, *, number, deadline):
+        return TrialResult([float("nan")], [1], [0.0], np.zeros((4, 2)), np.zeros((2, 2)), [{}])
+
+    store = TrialStore(tmp_path, "lgbm")
+    optimizer = get_optimizer(
+        "optuna", store.open_study(), LightGBMModel.search_space(), seed=0, init_points=1
+    )
+    budget = Budget(600)
+    budget.open_search({"lgbm": 1.0}, completes=False)
+    with pytest.raises(AutomlTabError, match="in a row failed"):
+        run_stages([Stage("lgbm", objective, optimizer, store)], budget,
+                   metric=get_metric("accuracy"), n_trials=50)  # fmt: skip
+    records = store.records()
+    assert len(records) == MAX_CONSECUTIVE_FAILURES
+    assert all(r.state == "FAIL" and "not a number" in r.fail_reason for r in records)

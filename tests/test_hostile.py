@@ -49,7 +49,20 @@ BAD_FOLDERS = {
     ),
     "single class": lambda d: _rewrite(d / "train.csv", lambda t: t.replace(",yes\n", ",no\n")),
     "missing sample": lambda d: (d / "sample_submission.csv").unlink(),
+    "every feature constant": lambda d: _only_columns(d, lambda n: {"k": 1, "s": "same"}),
+    "text of unrepeated words": lambda d: _only_columns(
+        d, lambda n: {"note": [f"w{i}a w{i}b" for i in range(n)]}
+    ),
 }
+
+
+def _only_columns(d: Path, columns) -> None:
+    """Replace the features of train.csv and test.csv by `columns(rows)`."""
+    for name in ("train.csv", "test.csv"):
+        frame = pd.read_csv(d / name, dtype=str)
+        keep = [c for c in ("id", "label") if c in frame]
+        frame = frame[keep].assign(**columns(len(frame)))
+        frame.to_csv(d / name, index=False)
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FOLDERS))
@@ -120,6 +133,25 @@ def test_odd_but_valid_folder_is_handled(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     sub = pd.read_csv(out)
     assert sub["id"].tolist() == test["id"].tolist() and set(sub["label"]) <= {"ja", "nein"}
+
+
+def test_non_finite_cells_and_targets_run_with_notices(tmp_path):
+    comp = write_competition(tmp_path / "comp", "regression")
+    for name, cells in (("train.csv", ["inf", "-inf", "1e999"]), ("test.csv", ["inf"])):
+        frame = pd.read_csv(comp / name, dtype=str)
+        frame.loc[: len(cells) - 1, "x1"] = cells
+        if name == "train.csv":
+            frame.loc[5, "label"] = "inf"
+        frame.to_csv(comp / name, index=False)
+    out = tmp_path / "sub.csv"
+    proc = cli(
+        "run", comp, "--models", "lgbm", "--n-trials", "2", "--workdir", tmp_path / "w",
+        "--output", out,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "note: column 'x1': 4 cells (1 in test.csv) are not finite numbers" in proc.stdout
+    assert "1 train rows whose 'label' is not a finite number" in proc.stdout
+    assert np.isfinite(pd.read_csv(out)["label"]).all()
 
 
 def run_twice(comp, tmp_path, models, seeds, n_trials):

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 
 from automl_tab import load_competition
+from automl_tab.preprocessing import FrequentWords
 from automl_tab.preprocessing import SkewAwareScaler
 from automl_tab.preprocessing import build_preprocessor
 from automl_tab.preprocessing import encode_target
@@ -91,3 +92,19 @@ def test_encode_target(binary_comp, regression_comp):
     assert set(codes) == {0, 1} and codes.dtype == np.int64
     comp = load_competition(regression_comp)
     assert encode_target(comp.train["label"], infer_schema(comp)).dtype == float
+
+
+def test_text_without_a_repeated_word_gives_no_feature_and_no_error():
+    # A split's training rows may hold no word MIN_FREQUENCY times: the column then adds
+    # nothing (CountVectorizer alone refuses an empty vocabulary).
+    train = pd.DataFrame({"note": [f"alpha{i} beta{i}" for i in range(40)]})
+    words = FrequentWords().fit(train)
+    assert words.transform(train).shape == (40, 0) and len(words.get_feature_names_out()) == 0
+
+
+def test_frequent_words_are_counted_on_the_training_rows_only():
+    train = pd.DataFrame({"note": ["red car", "red bus", "red van", "blue car"]})
+    valid = pd.DataFrame({"note": ["green tram"] * 10})
+    words = FrequentWords(min_rows=3).fit(train)
+    assert list(words.get_feature_names_out()) == ["red"]
+    assert words.transform(valid).sum() == 0

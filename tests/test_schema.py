@@ -1,12 +1,15 @@
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import write_competition
 
 from automl_tab import load_competition
 from automl_tab.exceptions import DataError
+from automl_tab.preprocessing import prepare_features
 from automl_tab.schema import infer_schema
+from automl_tab.schema import labelled_rows
 
 
 def schema_of(path, **overrides):
@@ -164,3 +167,45 @@ def test_byte_order_mark_is_ignored(binary_comp):
     text = (binary_comp / "train.csv").read_text()
     (binary_comp / "train.csv").write_text("\ufeff" + text, encoding="utf-8")
     assert schema_of(binary_comp).target == "label"
+
+
+def test_non_finite_numbers_are_read_as_missing_with_a_notice(binary_comp):
+    for name, cell in (("train.csv", "inf"), ("test.csv", "-1e999")):
+        frame = pd.read_csv(binary_comp / name, dtype=str)
+        frame.loc[3, "x1"] = cell
+        frame.to_csv(binary_comp / name, index=False)
+    comp = load_competition(binary_comp)
+    s = infer_schema(comp)
+    assert "x1" in s.numeric
+    assert any("'x1': 2 cells (1 in test.csv) are not finite" in n for n in s.notices)
+    X = prepare_features(comp.test, s)
+    assert X["x1"].isna().sum() == 1 and np.isfinite(X["x1"].dropna()).all()
+
+
+def test_a_number_column_stays_numeric_when_test_cells_are_not_numbers(binary_comp):
+    test = pd.read_csv(binary_comp / "test.csv", dtype=str)
+    test["x1"] = "n/a in this release"  # every test cell: the type differs from train
+    test.to_csv(binary_comp / "test.csv", index=False)
+    s = schema_of(binary_comp)
+    assert "x1" in s.numeric
+    assert any("'x1': 60 cells (60 in test.csv)" in n for n in s.notices)
+
+
+def test_regression_rows_whose_target_is_not_finite_are_dropped(regression_comp):
+    train = pd.read_csv(regression_comp / "train.csv", dtype=str)
+    train.loc[[2, 9], "label"] = ["inf", "-inf"]
+    train.to_csv(regression_comp / "train.csv", index=False)
+    comp = load_competition(regression_comp)
+    s = infer_schema(comp)
+    assert s.task == "regression" and s.n_train == 158 and s.n_unlabelled == 2
+    assert any("2 train rows whose 'label' is not a finite number" in n for n in s.notices)
+    assert labelled_rows(comp.train["label"], s.task).sum() == 158
+
+
+def test_a_table_without_a_usable_feature_is_refused(binary_comp):
+    for name in ("train.csv", "test.csv"):
+        frame = pd.read_csv(binary_comp / name)
+        frame[["x1", "x2", "color", "level"]] = [1.5, 2.0, "same", 3]
+        frame.to_csv(binary_comp / name, index=False)
+    with pytest.raises(DataError, match="no usable feature column .*'x1' constant"):
+        schema_of(binary_comp)

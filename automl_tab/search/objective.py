@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..budget import fold_deadlines
+from ..exceptions import DataError
 from ..exceptions import TrialFailed
 from ..metrics import Metric
 from ..plan import FamilyCost
@@ -99,10 +100,17 @@ class Objective:
         if i not in self._cache:
             train_idx, valid_idx = self.splits[i]
             prep = clone(self.preprocessor).fit(self.X.iloc[train_idx])
-            self._cache[i] = tuple(
+            arrays = tuple(
                 np.asarray(prep.transform(frame), dtype=np.float32)
                 for frame in (self.X.iloc[train_idx], self.X.iloc[valid_idx], self.X_test)
             )
+            if arrays[0].shape[1] == 0:
+                raise DataError(
+                    f"no feature is left after preprocessing the training rows of fold {i} "
+                    f"(columns {list(self.X.columns)[:5]}: all missing, constant or rare "
+                    "there); add informative feature columns"
+                )
+            self._cache[i] = arrays
         return self._cache[i]
 
     def _fit_target(self, y):

@@ -219,6 +219,9 @@ def _score_and_record(stage: Stage, metric, budget: Budget) -> TrialRecord:
     except TrialFailed as exc:
         optimizer.fail(number, str(exc))
         stage.failures += 1
+    except AutomlTabError as exc:  # the data or the setup is unusable: no trial can do better
+        optimizer.fail(number, str(exc))
+        raise
     except Exception as exc:  # one broken trial must not lose the others
         optimizer.fail(number, f"{type(exc).__name__}: {exc}")
         stage.failures += 1
@@ -240,7 +243,9 @@ def _score_and_record(stage: Stage, metric, budget: Budget) -> TrialRecord:
                 "time_capped": sum(bool(h.get("time_capped")) for h in result.histories),
             },
         )
-        stage.failures = 0
+        # A score that is not a number is a failed trial (the optimizer records it so): it
+        # counts towards the family's stop, or a run with a broken target never ends.
+        stage.failures = 0 if math.isfinite(loss) else stage.failures + 1
         if math.isfinite(loss):
             top = sorted([*stage.best, (loss, number, result.oof)], key=lambda b: b[:2])
             stage.best = top[:EVIDENCE_TOP]

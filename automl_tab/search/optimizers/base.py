@@ -85,6 +85,7 @@ class StudyOptimizer:
         for key, value in (attrs or {}).items():
             trial.set_user_attr(key, value)
         if not math.isfinite(loss):
+            trial.set_user_attr("fail_reason", f"the score is not a number ({loss})")
             self.study.tell(trial, state=TrialState.FAIL)
             return
         self.study.tell(trial, loss)
