@@ -111,3 +111,38 @@ def bench_recipe(comps, n_configs, seed, variants):
         log=click.echo,
     )
     click.echo(table, nl=False)
+
+
+@main.command("bench-scale")
+@click.option("--rows", type=click.IntRange(min=50), default=100_000, show_default=True)
+@click.option("--cols", type=click.IntRange(min=2), default=50, show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=1), default=600, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--models", default="nn,lgbm", show_default=True, help="Passed on to `run`.")
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the synthetic competition here and keep it (reused if it holds one already).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="JSON file of the figures."
+)
+@_fail_cleanly
+def bench_scale(rows, cols, time_limit, seed, models, folder, out):
+    """Generate a synthetic binary competition of ROWS x COLS (numeric, skewed, missing,
+    categorical up to 100,000 levels), time loading and preprocessing it, run it, and print
+    load and preprocessing time, peak memory of the process tree, trials and the holdout."""
+    import json
+
+    from .bench_scale import run_bench_scale
+    from .bench_scale import scale_line
+
+    figures = run_bench_scale(
+        rows, cols, time_limit=time_limit, seed=seed, models=models, folder=folder,
+        echo=click.echo,
+    )  # fmt: skip
+    if out is not None:
+        out.write_text(json.dumps(figures, indent=2))
+    click.echo(scale_line(figures))
+    if figures.get("exit_code"):
+        raise AutomlTabError(f"the run failed; see {figures['log']}")

@@ -113,6 +113,7 @@ def test_bench_tabulates_cv_and_holdout(multiclass_comp, tmp_path):
     rows = json.loads(out.with_suffix(".json").read_text())
     assert rows[0]["exit_code"] == 0 and rows[0]["metric"] == "log_loss"
     assert 0 < rows[0]["holdout_score"] < np.log(3) and rows[0]["peak_rss_mib"] > 10
+    assert rows[0]["peak_tree_mib"] >= rows[0]["peak_rss_mib"] * 0.9  # sampled, so a bit lower
     assert rows[0]["seconds"] > 0 and rows[0]["time_limit"] == 30
     assert "| multi | log_loss ↓ |" in out.read_text()
 
@@ -188,3 +189,20 @@ def test_bench_recipe_tabulates_each_variant_against_the_baseline(multiclass_com
     assert "+0.00 %" in rows[1]  # the baseline against itself
     refused, log = invoke("bench-recipe", multiclass_comp, "--variants", "wings")
     assert refused.exit_code == 1 and "--variants wings unknown" in log
+
+
+def test_bench_scale_generates_a_learnable_competition_and_runs_it(tmp_path):
+    folder, out = tmp_path / "synthetic", tmp_path / "scale.json"
+    result, log = invoke(
+        "bench-scale", "--rows", "600", "--cols", "7", "--time-limit", "30",
+        "--models", "lgbm", "--folder", folder, "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, log
+    train = pd.read_csv(folder / "train.csv")
+    assert len(train) == 600 and train.shape[1] == 7 + 2  # id, 7 features, target
+    assert {"num0", "cat0", "cat1"} <= set(train.columns) and train["num0"].isna().any()
+    assert train["cat1"].nunique() > train["cat0"].nunique() >= 3
+    figures = json.loads(out.read_text())
+    assert figures["holdout_score"] > 0.6 and figures["peak_tree_mib"] > 10
+    assert figures["load_seconds"] >= 0 and figures["features_after_preprocessing"] > 7
+    assert "peak memory" in result.output and "holdout" in result.output
