@@ -188,3 +188,48 @@ def test_a_fold_cut_by_the_clock_after_a_handful_of_epochs_fails_the_trial(binar
     objective, _, _ = objective_for(binary_comp)
     with pytest.raises(TrialFailed, match="half-trained"):
         objective(PyramidNNModel.default_params(), number=0, deadline=time.monotonic() - 1)
+
+
+class _ScriptedGraph:
+    """A stand-in for TrainingGraph whose validation losses follow a script (no TensorFlow)."""
+
+    def __init__(self, val_losses):
+        self.val_losses, self.epoch = list(val_losses), -1
+        self.model = self
+        self.weights = None
+
+    def train_epoch(self, X, y, seed):
+        self.epoch += 1
+        return 1.0
+
+    def val_loss(self, X, y):
+        return self.val_losses[self.epoch]
+
+    def get_weights(self):
+        return f"epoch {self.epoch + 1}"
+
+    def set_weights(self, weights):
+        self.weights = weights
+
+
+class _NoTF:
+    int64 = "int64"
+
+    @staticmethod
+    def constant(value, dtype=None):
+        return value
+
+
+@pytest.mark.parametrize("rate, epochs_run", [(0.0, 30), (0.5, 40)])
+def test_patience_grows_with_the_best_epoch_and_the_best_weights_come_back(rate, epochs_run):
+    """Falling for 20 epochs, then flat: patience 10 stops 10 epochs after the best; with
+    AutoGluon's rule (10 + 0.5 x the best epoch's index, 19) it waits 20."""
+    from automl_tab.models._keras_loop import train
+
+    graph = _ScriptedGraph([1.0 - 0.01 * e for e in range(20)] + [0.9] * 100)
+    best, history = train(
+        _NoTF, graph, X=None, y=None, X_val=None, y_val=None, max_epochs=120, patience=10,
+        min_delta=1e-4, seed=0, patience_rate=rate,
+    )  # fmt: skip
+    assert best == 20 and graph.weights == "epoch 20"
+    assert len(history["val_loss"]) == epochs_run and not history["time_capped"]

@@ -56,6 +56,24 @@ def test_skewed_columns_get_a_quantile_map():
     assert abs(out[:, 1].mean()) < 0.1 and out[:, 1].max() < 8.1
 
 
+def test_smooth_clipping_is_bounded_and_learns_from_the_training_rows_only():
+    # RealMLP's x / sqrt(1 + (x / c)^2): close to x near 0, never beyond c; its scale and
+    # range come from the rows it was fitted on, so validation rows change nothing.
+    rng = np.random.default_rng(1)
+    train = np.column_stack([rng.normal(size=400), rng.standard_t(2, size=400)])
+    valid = train[:50] * 30 + 100  # far away: would shift a scaler fitted on them
+    scaler = SkewAwareScaler(smooth_clip=3.0).fit(train)
+    plain = SkewAwareScaler().fit(train)
+    out = scaler.transform(np.vstack([train, valid]))
+    assert np.abs(out).max() < 3.0
+    small = np.abs(plain.transform(train)[:, 0]) < 0.3
+    np.testing.assert_allclose(scaler.transform(train)[small, 0],
+                               plain.transform(train)[small, 0], atol=0.01)  # fmt: skip
+    refit = SkewAwareScaler(smooth_clip=3.0).fit(train)
+    np.testing.assert_array_equal(refit.transform(valid), scaler.transform(valid))
+    assert (scaler.high_ == train.max(axis=0)).all()
+
+
 def test_values_beyond_the_training_range_are_clipped_to_it():
     rng = np.random.default_rng(0)
     X = np.column_stack([rng.normal(size=500), rng.lognormal(sigma=2, size=500)])
