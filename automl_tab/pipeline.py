@@ -20,6 +20,7 @@ import numpy as np
 
 from . import __version__
 from .budget import COMPLETION_MARGIN
+from .budget import TRIAL_SHARE
 from .budget import Budget
 from .competition import Competition
 from .config import RunConfig
@@ -30,6 +31,7 @@ from .metrics import get_metric
 from .plan import REPEATS
 from .plan import RunPlan
 from .plan import decide_plan
+from .plan import resumed_plan
 from .preprocessing import build_preprocessor
 from .preprocessing import encode_target
 from .preprocessing import prepare_features
@@ -148,6 +150,7 @@ class AutoTab:
         for stage in stages:
             k = plan.folds[stage.name]
             stage.objective.use_folds(k, plan.coverage(stage.name), folds)
+            stage.objective.model_options.update(plan.limits.get(stage.name, {}))
         budget.open_search(plan.shares, completes=plan.completes)
         self.on_plan(plan.line(budget.completion_reserve(), budget.finish_reserve))
         self._save_run(workdir, comp, schema, y, plan)
@@ -214,7 +217,7 @@ class AutoTab:
         cfg = self.config
         stored = None if self.fresh else _stored_plan(workdir, stages)
         if stored is not None:
-            plan = _resumed(stored, stages, cfg)
+            plan = resumed_plan(stored, [s.name for s in stages], cfg)
             for stage in stages:
                 stage.objective.prepare()
         else:
@@ -232,14 +235,17 @@ class AutoTab:
                 n_splits=cfg.n_splits,
                 n_trials=cfg.n_trials,
                 seed=cfg.seed,
+                trial_share=TRIAL_SHARE,
             )
-        folds = dict(plan.folds)
-        for stage in stages:  # several workers on one study follow the first one's folds
+        folds, limits = dict(plan.folds), dict(plan.limits)
+        for stage in stages:  # several workers on one study follow the first one's plan
             shared = stage.store.shared_plan(stage.optimizer.study, plan.to_dict())
             if shared is not None and shared != plan.to_dict():
-                folds[stage.name] = _resumed(shared, stages, cfg).folds[stage.name]
+                first = resumed_plan(shared, [s.name for s in stages], cfg)
+                folds[stage.name] = first.folds[stage.name]
+                limits[stage.name] = first.limits.get(stage.name, {})
         total = max(plan.total_folds, *(full_coverage(k, cfg.test_size) for k in folds.values()))
-        return replace(plan, folds=folds, total_folds=total)
+        return replace(plan, folds=folds, total_folds=total, limits=limits)
 
     def _complete_best(self, stages, budget: Budget) -> None:
         """Fit the best trials on the folds the search left out, best first, while each
@@ -360,33 +366,6 @@ def _stored_plan(workdir: Path, stages) -> dict | None:
         "total_folds": full_coverage(n_splits, test_size),
         "shares": {s.name: 1.0 for s in stages},
     }
-
-
-def _resumed(stored: dict, stages, cfg: RunConfig) -> RunPlan:
-    """The stored plan, for these families (a family new to the run gets the most folds of
-    the others); refused when --n-splits asks for other folds than its trials were scored on."""
-    plan = RunPlan.from_dict(stored, source="resumed")
-    if plan.seed is not None and plan.seed != cfg.seed:
-        raise ConfigError(
-            f"--seed is {cfg.seed}, but the trials of this study were scored on the folds of "
-            f"--seed {plan.seed}; pass --seed {plan.seed} to join them, or another --workdir "
-            "and --storage (or --fresh) to start over"
-        )
-    if plan.per_repeat != n_folds(cfg.test_size):
-        raise ConfigError(
-            f"test_size={cfg.test_size} makes {n_folds(cfg.test_size)} folds a repetition, but "
-            f"the trials of this run were scored on {plan.per_repeat}; use the same test_size"
-        )
-    if cfg.n_splits is not None and set(plan.folds.values()) != {cfg.n_splits}:
-        scored = ", ".join(f"{f} on {plan.describe(f)}" for f in plan.folds)
-        raise ConfigError(
-            f"--n-splits is {cfg.n_splits}, but the trials of this run were scored {scored}; "
-            "leave --n-splits out to resume, or pass --fresh (or another --workdir) to start over"
-        )
-    most = max(plan.folds.values())
-    folds = {s.name: plan.folds.get(s.name, most) for s in stages}
-    shares = {s.name: plan.shares.get(s.name, 1.0) for s in stages}
-    return replace(plan, folds=folds, shares=shares)
 
 
 def _prepare_workdir(workdir: Path) -> None:

@@ -24,12 +24,18 @@ import math
 from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
+
+from .exceptions import ConfigError
+from .splits import n_folds
 
 REPEATS = 2  # the shared fold list: the K-fold, repeated this often for small data
 FOLD_CHOICES = (10, 5, 4, 3, 2, 1)  # search folds a family may get, most first
 WANTED_VALID_ROWS = 10_000
 # A trial whose folds cost at most this much more than one fold is cheap at any fold count.
 CHEAP_EXTRA = 1.5
+# A network should reach this many epochs in a trial's time: the plan caps its size to that.
+EPOCHS_WANTED = 30
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,8 @@ class FamilyCost:
     fold_seconds: training and predicting one fold after that;
     workers: folds fitted side by side;
     target_trials: trials (at the default's cost) the family should afford in its share;
-    converged: whether the probe fit stopped by itself rather than at its time cap.
+    converged: whether the probe fit stopped by itself rather than at its time cap;
+    work_rate: for networks, weights x members x rows trained per second (None for others).
     """
 
     setup_seconds: float
@@ -48,6 +55,7 @@ class FamilyCost:
     workers: int = 1
     target_trials: float = 10.0
     converged: bool = True
+    work_rate: float | None = None
 
     def trial_seconds(self, n_folds: int) -> float:
         return self.setup_seconds + math.ceil(n_folds / max(1, self.workers)) * self.fold_seconds
@@ -58,7 +66,8 @@ class RunPlan:
     """folds: search folds per family; per_repeat: folds in one repetition (K);
     total_folds: folds in the shared list; shares: the families' initial shares of the
     search; costs: the measured FamilyCosts (as dicts); source: "measured", "--n-splits" or
-    "resumed"."""
+    "resumed"; limits: model options per family that the budget sets (a network's largest
+    size, "max_work"), the same for every trial so that completing a trial repeats it."""
 
     folds: dict[str, int]
     per_repeat: int
@@ -67,6 +76,7 @@ class RunPlan:
     costs: dict[str, dict] = field(default_factory=dict)
     source: str = "measured"
     seed: int | None = None  # the folds' seed: another worker must draw the same folds
+    limits: dict[str, dict] = field(default_factory=dict)
 
     def coverage(self, family: str) -> int:
         """Folds `family`'s best trials are completed to: whole repetitions."""
@@ -143,6 +153,18 @@ def choose_folds(cost: FamilyCost, wanted: int, seconds: float) -> int:
     return 1
 
 
+def size_limit(cost: FamilyCost, n_folds: int, trial_seconds: float, fold_rows: int) -> dict:
+    """The largest network (weights x members) that trains EPOCHS_WANTED epochs on `fold_rows`
+    rows in a trial of `trial_seconds` on `n_folds` folds, at the probe's pace; {} for a
+    family without a measured pace. Without it, at 120 s the search's first random draws
+    (ten layers, a first layer of 1,500 units) took 30 s each and were cut after two epochs."""
+    if not cost.work_rate:
+        return {}
+    rounds = math.ceil(n_folds / max(1, cost.workers))
+    fold_seconds = max(0.0, trial_seconds / rounds - cost.setup_seconds)
+    return {"max_work": int(cost.work_rate * fold_seconds / (EPOCHS_WANTED * max(1, fold_rows)))}
+
+
 def decide_plan(
     rows: int,
     costs: dict[str, FamilyCost],
@@ -152,13 +174,16 @@ def decide_plan(
     n_splits: int | None = None,
     n_trials: int | None = None,
     seed: int | None = None,
+    trial_share: float = 1.0,
 ) -> RunPlan:
     """The plan for `rows` training rows and these measured family costs, with
     `search_seconds` to share. `n_splits` (the user's --n-splits) fixes every family's
     folds; with `n_trials` (--n-trials) the trial count, not the clock, bounds the search, so
-    the folds follow the data alone and the same seed gives the same run."""
+    the folds follow the data alone and the same seed gives the same run; otherwise the
+    networks are sized to `trial_share` of their family's share (see size_limit)."""
     families = list(costs)
     shares = {f: 1.0 / len(families) for f in families}
+    limits: dict[str, dict] = {}  # none with --n-trials: the data alone decides, as for folds
     if n_splits is not None:
         folds = {f: int(n_splits) for f in families}
         source = "--n-splits"
@@ -169,6 +194,11 @@ def decide_plan(
         wanted = wanted_folds(rows, per_repeat)
         folds = {f: choose_folds(costs[f], wanted, search_seconds * shares[f]) for f in families}
         source = "measured"
+    if n_trials is None:  # the clock bounds the search: size the networks to it
+        fold_rows = rows - rows // per_repeat
+        trial = {f: search_seconds * shares[f] * trial_share for f in families}
+        limits = {f: size_limit(costs[f], folds[f], trial[f], fold_rows) for f in families}
+        limits = {f: limit for f, limit in limits.items() if limit}
     total = math.ceil(max(folds.values()) / per_repeat) * per_repeat
     return RunPlan(
         folds=folds,
@@ -178,4 +208,33 @@ def decide_plan(
         costs={f: asdict(c) for f, c in costs.items()},
         source=source,
         seed=seed,
+        limits=limits,
     )
+
+
+def resumed_plan(stored: dict, families: list[str], cfg) -> RunPlan:
+    """The stored plan, for these families (a family new to the run gets the most folds of
+    the others); refused when the run's --seed, test_size or --n-splits (of RunConfig `cfg`)
+    ask for other folds than its trials were scored on."""
+    plan = RunPlan.from_dict(stored, source="resumed")
+    if plan.seed is not None and plan.seed != cfg.seed:
+        raise ConfigError(
+            f"--seed is {cfg.seed}, but the trials of this study were scored on the folds of "
+            f"--seed {plan.seed}; pass --seed {plan.seed} to join them, or another --workdir "
+            "and --storage (or --fresh) to start over"
+        )
+    if plan.per_repeat != n_folds(cfg.test_size):
+        raise ConfigError(
+            f"test_size={cfg.test_size} makes {n_folds(cfg.test_size)} folds a repetition, but "
+            f"the trials of this run were scored on {plan.per_repeat}; use the same test_size"
+        )
+    if cfg.n_splits is not None and set(plan.folds.values()) != {cfg.n_splits}:
+        scored = ", ".join(f"{f} on {plan.describe(f)}" for f in plan.folds)
+        raise ConfigError(
+            f"--n-splits is {cfg.n_splits}, but the trials of this run were scored {scored}; "
+            "leave --n-splits out to resume, or pass --fresh (or another --workdir) to start over"
+        )
+    most = max(plan.folds.values())
+    folds = {f: plan.folds.get(f, most) for f in families}
+    shares = {f: plan.shares.get(f, 1.0) for f in families}
+    return replace(plan, folds=folds, shares=shares)

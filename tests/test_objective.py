@@ -10,6 +10,7 @@ from automl_tab import load_competition
 from automl_tab.budget import Budget
 from automl_tab.exceptions import TrialFailed
 from automl_tab.models import PyramidNNModel
+from automl_tab.models.pyramid_nn import count_params
 from automl_tab.pipeline import build_objective
 from automl_tab.preprocessing import encode_target
 from automl_tab.preprocessing import prepare_features
@@ -233,3 +234,40 @@ def test_patience_grows_with_the_best_epoch_and_the_best_weights_come_back(rate,
     )  # fmt: skip
     assert best == 20 and graph.weights == "epoch 20"
     assert len(history["val_loss"]) == epochs_run and not history["time_capped"]
+
+
+def test_no_epoch_starts_that_would_end_past_the_deadline(monkeypatch):
+    """Epochs of 5 s against a deadline 12 s away: the third would end at 15 s, so training
+    stops after two (the first epoch's time is not known before it, so it always runs)."""
+    from automl_tab.models import _keras_loop
+
+    clock = {"now": 0.0}
+    monkeypatch.setattr(_keras_loop.time, "monotonic", lambda: clock["now"])
+    graph = _ScriptedGraph([1.0 - 0.01 * e for e in range(50)])
+    epoch = graph.train_epoch
+
+    def slow_epoch(X, y, seed):
+        clock["now"] += 5.0
+        return epoch(X, y, seed)
+
+    graph.train_epoch = slow_epoch
+    best, history = _keras_loop.train(
+        _NoTF, graph, X=None, y=None, X_val=None, y_val=None, max_epochs=50, patience=10,
+        min_delta=1e-4, seed=0, deadline=12.0,
+    )  # fmt: skip
+    assert len(history["val_loss"]) == 2 and history["time_capped"] and best == 2
+
+
+def test_the_probe_measures_a_pace_and_a_work_limit_narrows_the_network(binary_comp):
+    objective, _, _ = objective_for(binary_comp)
+    big = {**PyramidNNModel.default_params(), "neuron_pct": 0.2, "max_layers": 3, "members": 4}
+    cost = objective.probe(big)
+    assert cost.work_rate is not None and cost.work_rate > 0
+    _, _, X_test = objective.split_data(0)
+    X, y = np.random.default_rng(0).normal(size=(120, X_test.shape[1])), np.arange(120) % 2
+    free = PyramidNNModel(**{**big, "max_epochs": 3}).fit(X, y, X[:20], y[:20])
+    narrow = PyramidNNModel(**{**big, "max_epochs": 3, "max_work": 4 * 5_000}).fit(
+        X, y, X[:20], y[:20]
+    )
+    assert free.widths_[0] == 1000 and count_params(X.shape[1], narrow.widths_, 1) <= 5_000
+    assert narrow.history_["work"] <= 4 * 5_000 * 120 and narrow.history_["epoch_seconds"] > 0

@@ -2,6 +2,7 @@
 
 import pytest
 
+from automl_tab.plan import EPOCHS_WANTED
 from automl_tab.plan import FamilyCost
 from automl_tab.plan import RunPlan
 from automl_tab.plan import decide_plan
@@ -88,3 +89,21 @@ def test_fold_counts_are_described_as_they_are():
     plan = decide_plan(668, {"lgbm": LGBM_FAST}, 20, n_splits=7)
     assert plan.describe("lgbm") == "7 folds of a repeated 5-fold"
     assert plan.total_folds == 10 and plan.coverage("lgbm") == 10
+
+
+def test_networks_are_sized_to_train_enough_epochs_in_a_trial():
+    """A pace of 1e9 weight-rows a second; a trial gets a quarter of the family's 32 s, 8 s
+    for 4 folds on 2 workers (2 rounds, 2 s of set-up each), on 800 training rows a fold:
+    (8 / 2 - 2) s x 1e9 / (EPOCHS_WANTED x 800) weights x members."""
+    pace = FamilyCost(setup_seconds=2.0, fold_seconds=0.5, workers=2, work_rate=1e9)
+    plan = decide_plan(1_000, {"nn": pace}, search_seconds=32, n_splits=4, trial_share=0.25)
+    assert plan.limits == {"nn": {"max_work": int(2.0 * 1e9 / (EPOCHS_WANTED * 800))}}
+    more = decide_plan(1_000, {"nn": pace}, search_seconds=320, n_splits=4, trial_share=0.25)
+    assert more.limits["nn"]["max_work"] > 10 * plan.limits["nn"]["max_work"]
+    assert RunPlan.from_dict(plan.to_dict()) == plan
+
+
+def test_no_size_limit_for_families_without_a_pace_nor_with_n_trials():
+    pace = FamilyCost(setup_seconds=2.0, fold_seconds=0.5, workers=2, work_rate=1e9)
+    assert decide_plan(1_000, {"lgbm": LGBM_FAST}, search_seconds=60).limits == {}
+    assert decide_plan(1_000, {"nn": pace}, search_seconds=60, n_trials=20).limits == {}

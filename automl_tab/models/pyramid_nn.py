@@ -123,6 +123,7 @@ class PyramidNNModel:
         label_smoothing=0.0,
         beta_2=0.95,
         patience_rate=0.5,
+        max_work=None,
     ):
         self.neuron_pct = neuron_pct
         self.neuron_shrink = neuron_shrink
@@ -144,6 +145,21 @@ class PyramidNNModel:
         self.label_smoothing = label_smoothing
         self.beta_2 = beta_2
         self.patience_rate = patience_rate
+        self.max_work = max_work
+
+    def _max_params(self) -> int:
+        """MAX_PARAMS, or less when the run plan gave a `max_work` (weights x members that
+        its budget trains long enough): members share it."""
+        if self.max_work is None:
+            return MAX_PARAMS
+        return int(min(MAX_PARAMS, max(1, self.max_work // int(self.members))))
+
+    @staticmethod
+    def work_rate(history: dict) -> float | None:
+        """Weights x members x rows trained per second in this fit (for the run plan)."""
+        if history.get("epoch_seconds", 0) > 0 and history.get("work"):
+            return history["work"] / history["epoch_seconds"]
+        return None
 
     @classmethod
     def import_backend(cls) -> None:
@@ -250,6 +266,7 @@ class PyramidNNModel:
             max_layers=int(self.max_layers),
             n_inputs=X.shape[1],
             n_outputs=self.n_outputs,
+            max_params=self._max_params(),
         )
         self.batch_size_ = scaled_batch(self.batch_size, len(X))
         self.learning_rate_ = self.learning_rate * (self.batch_size_ / self.batch_size) ** 0.5
@@ -278,6 +295,8 @@ class PyramidNNModel:
             deadline=self.deadline,
             patience_rate=float(self.patience_rate),
         )
+        weights = count_params(X.shape[1], self.widths_, self.n_outputs)
+        self.history_["work"] = float(weights * int(self.members) * len(X))
         # The graph's model trains the next fold; this estimator keeps its own copy.
         self.model_.set_weights(graph.model.get_weights())
         return self

@@ -206,6 +206,7 @@ class Objective:
             workers=workers,
             target_trials=float(getattr(self.model_cls, "target_trials", 10)),
             converged=not any(h.get("time_capped") for *_, h, _ in fitted),
+            work_rate=_median_work_rate(self.model_cls, [h for *_, h, _ in fitted]),
         )
 
     def _run_folds(self, folds, params, number, deadline):
@@ -271,6 +272,13 @@ class Objective:
         oof_sum = oof_sum + np.nan_to_num(np.asarray(oof, float)) * weights
         test_sum = test_sum + np.asarray(test, float) * self.n_splits
         return _mean_oof(oof_sum, count + searched), test_sum / len(self.splits), scores, capped
+
+
+def _median_work_rate(model_cls, histories) -> float | None:
+    """The family's training pace from its fits' histories, for models that report one."""
+    rate = getattr(model_cls, "work_rate", None)
+    rates = [r for r in map(rate, histories) if r] if rate is not None else []
+    return float(np.median(rates)) if rates else None
 
 
 def _mean_oof(oof_sum, count):
