@@ -126,8 +126,12 @@ class SkewAwareScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if self.skewed_.any():
             out[:, self.skewed_] = self.quantile_.transform(X[:, self.skewed_])
         if self.smooth_clip:  # RealMLP's x / sqrt(1 + (x / c)^2): near x for small x, at most c
-            return out / np.sqrt(1.0 + (out / self.smooth_clip) ** 2)
-        return np.clip(out, -8, 8)  # a column with a few far points in training, too
+            out = out / np.sqrt(1.0 + (out / self.smooth_clip) ** 2)
+        else:
+            out = np.clip(out, -8, 8)  # a column with a few far points in training, too
+        # float32, as the models take it: the stacked features are then float32 too, not a
+        # float64 copy twice their size (2.6 GB more for 800,000 rows x 820 features).
+        return out.astype(np.float32)
 
 
 class FrequentWords(TransformerMixin, BaseEstimator):
