@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn import metrics as skm
 
+from .exceptions import ConfigError
+
 EPS = 1e-15
 
 
@@ -88,7 +90,10 @@ def get_metric(name: str) -> Metric:
     try:
         return METRICS[name]
     except KeyError:
-        raise ValueError(f"metric {name!r} is unknown; use one of {sorted(METRICS)}") from None
+        raise ConfigError(
+            f"metric {name!r} is unknown; use one of {sorted(METRICS)} (--metric or "
+            "competition.json)"
+        ) from None
 
 
 def default_metric(task: str, class_columns: bool, sample, preds) -> str:

@@ -85,3 +85,18 @@ def test_resume_from_the_store_keeps_numbers_and_params(backend, tmp_path):
     records = TrialStore(tmp_path, "nn").records()
     assert [r.number for r in records] == list(range(7))
     assert [r.params for r in records[:4]] == first
+
+
+def test_unknown_registry_names_are_config_errors_naming_the_choices():
+    from automl_tab.exceptions import ConfigError
+    from automl_tab.metrics import get_metric
+    from automl_tab.models import get_model
+    from automl_tab.search.optimizers import get_optimizer
+
+    for call, word in (
+        (lambda: get_model("xgb"), "lgbm"),
+        (lambda: get_metric("f1"), "roc_auc"),
+        (lambda: get_optimizer("hyperopt", None, None, seed=0, init_points=1), "bayes_opt"),
+    ):
+        with pytest.raises(ConfigError, match=word):
+            call()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..exceptions import ConfigError
 from .lightgbm_model import LightGBMModel
 from .pyramid_nn import PyramidNNModel
 
@@ -12,8 +13,9 @@ def get_model(name: str):
     try:
         return MODEL_REGISTRY[name]
     except KeyError:
-        raise ValueError(
-            f"model {name!r} is unknown; use one of {sorted(MODEL_REGISTRY)}"
+        raise ConfigError(
+            f"model {name!r} is unknown; use one of {sorted(MODEL_REGISTRY)} "
+            "(--models, comma-separated)"
         ) from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...exceptions import ConfigError
 from .base import StudyOptimizer
 
 
@@ -14,7 +15,7 @@ def get_optimizer(backend: str, study, space, *, seed: int, init_points: int) ->
         from .bayesopt_backend import BayesOptOptimizer
 
         return BayesOptOptimizer(study, space, seed=seed, init_points=init_points)
-    raise ValueError(f"backend {backend!r} is unknown; use 'optuna' or 'bayes_opt'")
+    raise ConfigError(f"--backend {backend!r} is unknown; use 'optuna' or 'bayes_opt'")
 
 
 __all__ = ["StudyOptimizer", "get_optimizer"]
