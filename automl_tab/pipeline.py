@@ -27,6 +27,7 @@ from .config import RunConfig
 from .exceptions import ConfigError
 from .exceptions import DataError
 from .exceptions import TrialFailed
+from .memory import within_memory
 from .metrics import get_metric
 from .plan import REPEATS
 from .plan import RunPlan
@@ -123,6 +124,7 @@ class AutoTab:
         workdir = Path(cfg.workdir or default_workdir(comp.name))
         _prepare_workdir(workdir)
         X, y, X_test = training_data(comp, schema)
+        X, y = within_memory(X, y, X_test, schema, seed=cfg.seed, on_notice=self.on_notice)
         if not self.fresh:
             _check_resumable(workdir, cfg, y)
         folds = make_splits(
