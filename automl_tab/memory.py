@@ -5,7 +5,7 @@ What grows with the data is the preprocessed folds: float32 arrays of (rows x fe
 one-hot encoding) for a fold's training rows, its validation rows and the test rows. A run
 holds a few copies of them at once: the cached fold, the one being transformed, and one per
 fold worker, where a network's training copies its inputs. The estimate is that size times
-COPIES, the width measured by fitting the preprocessor on a sample of SAMPLE_ROWS rows.
+COPIES, the width counted from the prepared columns (see `feature_width`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .preprocessing import build_preprocessor
-
-SAMPLE_ROWS = 2_000
 COPIES = 5  # cached fold, its transform, two workers' copies, and slack
 MEMORY_SHARE = 0.6  # of the memory available when the run starts
 MIN_ROWS = 10_000  # below this, a sample would not be worth running: refuse instead
@@ -66,22 +63,37 @@ def widest(schema) -> int:
     )
 
 
-def check_memory(
-    preprocessor, X, n_test: int, *, schema=None, available: int | None = None
-) -> MemoryCheck:
-    """How many of X's rows fit, for an unfitted `preprocessor` and `n_test` test rows. With
-    the `schema`, data that fits even at the widest preprocessing is not measured."""
-    from sklearn.base import clone
+def feature_width(X, schema) -> int:
+    """The features preprocessing makes of prepared X, counted from all rows without fitting:
+    a number and its missing indicator, one column per category seen MIN_FREQUENCY times plus
+    one for the rare ones (at most MAX_CATEGORIES), TEXT_TOKENS a text column. A fit on a
+    sample counts too few: on 2,000 of 1,000,000 rows most of a large column's levels are rare
+    (the run then held 19 GiB)."""
+    from .preprocessing import MAX_CATEGORIES
+    from .preprocessing import MIN_FREQUENCY
+    from .preprocessing import TEXT_TOKENS
+    from .preprocessing import feature_groups
 
+    groups = feature_groups(schema)
+    width = sum(1 + int(X[c].isna().any()) for c in groups["numeric"])
+    for col in groups["categorical"]:
+        counts = X[col].value_counts(dropna=False)
+        frequent = int((counts >= MIN_FREQUENCY).sum())
+        width += min(MAX_CATEGORIES, frequent + int(frequent < len(counts)))
+    return width + TEXT_TOKENS * len(groups["text"])
+
+
+def check_memory(X, n_test: int, schema, *, available: int | None = None) -> MemoryCheck:
+    """How many of X's rows fit, with `n_test` test rows; data that fits even at the widest
+    preprocessing (see `widest`) is not counted."""
     available = available_bytes() if available is None else available
-    bound = (len(X) + n_test) * np.dtype(np.float32).itemsize * COPIES
-    if schema is not None and bound * widest(schema) <= available * MEMORY_SHARE:
-        return MemoryCheck(len(X), bound * widest(schema), available, widest(schema))
-    sample = X.iloc[: min(len(X), SAMPLE_ROWS)]
-    features = int(clone(preprocessor).fit(sample).transform(sample).shape[1])
-    per_row = features * np.dtype(np.float32).itemsize * COPIES
-    needed = (len(X) + n_test) * per_row
+    per_row = np.dtype(np.float32).itemsize * COPIES
     budget = available * MEMORY_SHARE
+    if (len(X) + n_test) * per_row * widest(schema) <= budget:
+        return MemoryCheck(len(X), (len(X) + n_test) * per_row * widest(schema), available, 0)
+    features = feature_width(X, schema)
+    per_row *= features
+    needed = (len(X) + n_test) * per_row
     rows = len(X) if needed <= budget else max(0, int(budget / per_row) - n_test)
     return MemoryCheck(min(rows, len(X)), needed, available, features)
 
@@ -106,7 +118,7 @@ def within_memory(X, y, X_test, schema, *, seed: int, on_notice=None):
     even MIN_ROWS would fit."""
     from .exceptions import DataError
 
-    check = check_memory(build_preprocessor(schema), X, len(X_test), schema=schema)
+    check = check_memory(X, len(X_test), schema)
     if check.rows >= len(X):
         return X, y
     if check.rows < MIN_ROWS:

@@ -1,12 +1,14 @@
 """The memory guard: an estimate before any fold is built, a seeded sample or a refusal."""
 
-import numpy as np
+from dataclasses import replace
+
 import pytest
 
 from automl_tab import load_competition
 from automl_tab import memory
 from automl_tab.exceptions import DataError
 from automl_tab.pipeline import training_data
+from automl_tab.preprocessing import build_preprocessor
 from automl_tab.schema import infer_schema
 
 
@@ -25,8 +27,7 @@ def test_data_that_fits_is_kept_whole_without_a_notice(binary_comp):
 
 def test_too_little_memory_gives_a_seeded_stratified_sample_and_says_so(binary_comp, monkeypatch):
     schema, X, y, X_test = prepared(binary_comp)
-    check = memory.check_memory(memory.build_preprocessor(schema), X, len(X_test), available=1)
-    width = check.features
+    width = memory.feature_width(X, schema)
     # Memory for 100 + 60 test rows at COPIES copies of float32 features, over MEMORY_SHARE.
     room = int((100 + len(X_test)) * width * 4 * memory.COPIES / memory.MEMORY_SHARE) + 1
     monkeypatch.setattr(memory, "available_bytes", lambda: room)
@@ -46,8 +47,9 @@ def test_refused_in_one_line_when_not_even_a_small_sample_fits(binary_comp, monk
         memory.within_memory(X, y, X_test, schema, seed=0)
 
 
-def test_the_width_bound_covers_what_preprocessing_makes(binary_comp):
-    schema, X, _, X_test = prepared(binary_comp)
-    made = memory.build_preprocessor(schema).fit(X).transform(X).shape[1]
-    assert made <= memory.widest(schema)
-    assert np.isfinite(memory.check_memory(memory.build_preprocessor(schema), X, 60).features)
+def test_the_width_is_counted_as_preprocessing_makes_it(binary_comp):
+    schema, X, _, _ = prepared(binary_comp)
+    X = X.assign(many=[f"L{i % 70}" for i in range(len(X))])  # 70 levels, 2-3 rows each
+    schema = replace(schema, categorical=(*schema.categorical, "many"))
+    made = build_preprocessor(schema).fit(X).transform(X).shape[1]
+    assert memory.feature_width(X, schema) == made <= memory.widest(schema)
