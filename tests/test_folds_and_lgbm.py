@@ -80,6 +80,34 @@ def test_completion_fills_every_row_and_keeps_search_predictions(comp, request):
     np.testing.assert_allclose(test, again, rtol=1e-6)
 
 
+def test_on_large_data_completion_fits_a_round_at_a_time_and_drops_its_folds(
+    binary_comp, monkeypatch
+):
+    """With folds 'large' (the threshold at 0 bytes), completion gives the same predictions
+    as all at once, and the cache holds only the search folds afterwards."""
+    from automl_tab.search import objective as objective_module
+
+    def completed(keep_bytes):
+        monkeypatch.setattr(objective_module, "KEEP_FOLD_BYTES", keep_bytes)
+        objective, y, _ = objective_for(binary_comp, model_cls=LightGBMModel)
+        objective.model_options = {}
+        objective.splits = make_splits(
+            y, stratify=True, n_splits=1, test_size=0.2, random_state=0, complete=True
+        )
+        objective.n_splits = 1
+        params = LightGBMModel.default_params()
+        result = objective(params, number=1)
+        out = objective.complete(params, result.oof, result.test, number=1)
+        return out, sorted(objective._cache)
+
+    (oof, test, scores, _), cached = completed(0)
+    (oof_all, test_all, scores_all, _), cached_all = completed(2**40)
+    np.testing.assert_allclose(oof, oof_all)
+    np.testing.assert_allclose(test, test_all)
+    assert scores == scores_all and len(scores) == 4
+    assert cached == [0] and cached_all == [0, 1, 2, 3, 4]
+
+
 def test_lightgbm_learns_and_reports_its_best_round(multiclass_comp):
     objective, _, _ = objective_for(multiclass_comp, model_cls=LightGBMModel)
     objective.model_options = {}
