@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .exceptions import DataError
+
 # Cached fold, its transform, and per fold worker the memmapped arrays and the network's
 # copy. Measured: at 5, a 1,000,000 x 50 run sampled to 528,769 rows peaked at 20.4 GiB for
 # the process tree (about 7 fold-sized copies beyond the data) and was killed for memory.
@@ -90,15 +92,15 @@ def check_memory(X, n_test: int, schema, *, available: int | None = None) -> Mem
     """How many of X's rows fit, with `n_test` test rows; data that fits even at the widest
     preprocessing (see `widest`) is not counted."""
     available = available_bytes() if available is None else available
-    per_row = np.dtype(np.float32).itemsize * COPIES
     budget = available * MEMORY_SHARE
-    if (len(X) + n_test) * per_row * widest(schema) <= budget:
-        return MemoryCheck(len(X), (len(X) + n_test) * per_row * widest(schema), available, 0)
+    per_feature = (len(X) + n_test) * np.dtype(np.float32).itemsize * COPIES
+    if per_feature * widest(schema) <= budget:
+        return MemoryCheck(len(X), per_feature * widest(schema), available, 0)
     features = feature_width(X, schema)
-    per_row *= features
-    needed = (len(X) + n_test) * per_row
+    needed = per_feature * features
+    per_row = needed / (len(X) + n_test)
     rows = len(X) if needed <= budget else max(0, int(budget / per_row) - n_test)
-    return MemoryCheck(min(rows, len(X)), needed, available, features)
+    return MemoryCheck(min(rows, len(X)), int(needed), available, features)
 
 
 def sample_rows(n_rows: int, keep: int, seed: int, y=None) -> np.ndarray:
@@ -119,8 +121,6 @@ def within_memory(X, y, X_test, schema, *, seed: int, on_notice=None):
     """(X, y): all training rows, or a seeded sample of them (stratified for classification)
     when their preprocessed folds would not fit in memory, said in a notice; refused when not
     even MIN_ROWS would fit."""
-    from .exceptions import DataError
-
     check = check_memory(X, len(X_test), schema)
     if check.rows >= len(X):
         return X, y
