@@ -24,6 +24,7 @@ import math
 import resource
 import time
 from dataclasses import dataclass
+from dataclasses import field
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from .pipeline import training_data
 from .schema import infer_schema
 from .search.fold_pool import current_rss_mb
 from .search.fold_pool import fold_workers
+from .search.fold_pool import live_workers_rss_mb
 from .search.fold_pool import warm_up
 from .search.fold_pool import worker_rss_mb
 from .splits import make_splits
@@ -54,7 +56,10 @@ class BenchNNResult:
     ours_seconds: list[float]
     ref_losses: list[float]
     ours_losses: list[float]
-    rss_mb: list[float]  # resident memory after each of our trials
+    rss_mb: list[float]  # resident memory after each of our trials (this process + workers)
+    workers_replaced: int = 0  # fold workers loky replaced (each re-imports TensorFlow)
+    # Per trial, the longest fold's tracing (its first epoch's time over its second).
+    trace_seconds: list[float] = field(default_factory=list)
 
     @property
     def speedup(self) -> float:
@@ -64,6 +69,15 @@ class BenchNNResult:
         return (
             f"nn-throughput speedup={self.speedup:.2f} "
             f"loss_ref={np.mean(self.ref_losses):.5f} loss_ours={np.mean(self.ours_losses):.5f}"
+        )
+
+    def ours_line(self) -> str:
+        """Our loop alone (also with --no-reference): time, tracing and loss per trial."""
+        return (
+            f"nn-ours configs={len(self.ours_seconds)} "
+            f"mean_seconds={np.mean(self.ours_seconds):.2f} "
+            f"mean_trace_seconds={np.mean(self.trace_seconds):.2f} "
+            f"mean_loss={np.mean(self.ours_losses):.5f}"
         )
 
 
@@ -151,9 +165,58 @@ def run_bench_nn(comp, *, n_configs: int, seed: int = 0, reference: bool = True,
 
     keras = import_keras()
     schema = infer_schema(comp)
+    metric = get_metric(schema.metric)
+    objective, split_arrays = _objective_and_arrays(comp, schema, seed)
+    rows = len(split_arrays[0][1]) + len(split_arrays[0][3])
+    log(
+        f"bench-nn: {comp.name}, {rows} rows x {split_arrays[0][0].shape[1]} inputs, "
+        f"{n_configs} configurations, {COURSE_SPLITS} splits, patience {COURSE_PATIENCE} "
+        f"(course) and {RunConfig.patience} (ours)"
+    )
+    worker_rss_mb.clear()  # this benchmark's workers only
+    warm_up(fold_workers(COURSE_SPLITS), PyramidNNModel.import_backend)
+    result = BenchNNResult([], [], [], [], [])
+    for k, params in enumerate(sample_configs(n_configs, seed)):
+        ref_text = ""
+        if reference:
+            started = time.perf_counter()
+            ref = course_evaluate(
+                keras,
+                params,
+                schema.task,
+                len(schema.classes or ()),
+                split_arrays,
+                metric,
+                seed + k,
+                schema.log_target,
+            )
+            result.ref_seconds.append(time.perf_counter() - started)
+            result.ref_losses.append(metric.to_loss(ref))
+            ref_text = f"course {result.ref_seconds[-1]:6.1f}s loss {result.ref_losses[-1]:.5f} | "
+        started = time.perf_counter()
+        trial = objective(params, number=k)
+        result.ours_seconds.append(time.perf_counter() - started)
+        result.ours_losses.append(metric.to_loss(trial.score))
+        result.trace_seconds.append(max(h.get("setup_seconds", 0.0) for h in trial.histories))
+        gc.collect()
+        # This process and the fold workers: the network's memory now lives in the workers.
+        workers_mb, result.workers_replaced = live_workers_rss_mb()
+        result.rss_mb.append(current_rss_mb() + workers_mb)
+        log(
+            f"  config {k:3d} | {ref_text}ours {result.ours_seconds[-1]:6.1f}s "
+            f"(trace {result.trace_seconds[-1]:.1f}s) loss {result.ours_losses[-1]:.5f} | "
+            f"rss {result.rss_mb[-1]:.0f} MB | "
+            + json.dumps({n: _short(v) for n, v in params.items() if n != "max_layers"})
+        )
+    return result
+
+
+def _objective_and_arrays(comp, schema, seed: int):
+    """Our objective on the course's splits, and each split's preprocessed arrays
+    (X_train, y_train, X_valid, y_valid) for the course's loop: preprocessing is fitted on
+    the split's training rows only, and done once, before any clock starts."""
     X, y, X_test = training_data(comp, schema)
     X_test = X_test.iloc[:1]  # test predictions are not part of the comparison
-    metric = get_metric(schema.metric)
     splits = make_splits(
         y,
         stratify=schema.is_classification,
@@ -161,7 +224,6 @@ def run_bench_nn(comp, *, n_configs: int, seed: int = 0, reference: bool = True,
         test_size=COURSE_TEST_SIZE,
         random_state=seed,
     )
-    n_classes = len(schema.classes or ())
     objective = build_objective(
         PyramidNNModel,
         schema,
@@ -174,48 +236,9 @@ def run_bench_nn(comp, *, n_configs: int, seed: int = 0, reference: bool = True,
     )
     split_arrays = []
     for i, (train_idx, valid_idx) in enumerate(splits):
-        X_tr, X_va, _ = objective.split_data(i)  # fitted on the split's training rows only
+        X_tr, X_va, _ = objective.split_data(i)
         split_arrays.append((X_tr, y[train_idx], X_va, y[valid_idx]))
-    log(
-        f"bench-nn: {comp.name}, {len(y)} rows x {split_arrays[0][0].shape[1]} inputs, "
-        f"{n_configs} configurations, {COURSE_SPLITS} splits, patience {COURSE_PATIENCE} "
-        f"(course) and {RunConfig.patience} (ours)"
-    )
-    warm_up(fold_workers(COURSE_SPLITS), PyramidNNModel.import_backend)
-    result = BenchNNResult([], [], [], [], [])
-    for k, params in enumerate(sample_configs(n_configs, seed)):
-        if reference:
-            started = time.perf_counter()
-            ref = course_evaluate(
-                keras,
-                params,
-                schema.task,
-                n_classes,
-                split_arrays,
-                metric,
-                seed + k,
-                schema.log_target,
-            )
-            result.ref_seconds.append(time.perf_counter() - started)
-            result.ref_losses.append(metric.to_loss(ref))
-        started = time.perf_counter()
-        trial = objective(params, number=k)
-        result.ours_seconds.append(time.perf_counter() - started)
-        result.ours_losses.append(metric.to_loss(trial.score))
-        gc.collect()
-        # This process and the fold workers: the network's memory now lives in the workers.
-        result.rss_mb.append(current_rss_mb() + sum(worker_rss_mb.values()))
-        ref_text = (
-            f"course {result.ref_seconds[-1]:6.1f}s loss {result.ref_losses[-1]:.5f} | "
-            if reference
-            else ""
-        )
-        log(
-            f"  config {k:3d} | {ref_text}ours {result.ours_seconds[-1]:6.1f}s "
-            f"loss {result.ours_losses[-1]:.5f} | rss {result.rss_mb[-1]:.0f} MB | "
-            + json.dumps({n: _short(v) for n, v in params.items() if n != "max_layers"})
-        )
-    return result
+    return objective, split_arrays
 
 
 def memory_line(result: BenchNNResult) -> str:
@@ -227,7 +250,8 @@ def memory_line(result: BenchNNResult) -> str:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return (
         f"nn-memory trials={len(rss)} rss_early_mb={base:.0f} rss_peak_mb={peak_later:.0f} "
-        f"growth={growth:.1f}% process_peak_mb={peak:.0f}"
+        f"growth={growth:.1f}% process_peak_mb={peak:.0f} "
+        f"workers_replaced={result.workers_replaced}"
     )
 
 

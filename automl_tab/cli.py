@@ -3,57 +3,22 @@ errors into one line and exit code 1. Heavy imports happen inside commands, so -
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import click
 
-from . import interrupt
+from .cli_bench import BENCH_COMMANDS
+from .cli_options import fail_cleanly
+from .cli_options import load_comp
+from .cli_options import schema_options
 from .config import BACKENDS
 from .config import RunConfig
 from .exceptions import AutomlTabError
 
 CLOCK_KEY = "automl_tab.started"
-
-
-def _fail_cleanly(func):
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        warnings.filterwarnings("ignore")
-        try:
-            with interrupt.handling():
-                return func(*args, **kwargs)
-        except AutomlTabError as exc:
-            raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            interrupt.exit_now()  # the running trial is already marked failed
-
-    return wrapper
-
-
-def _schema_options(func):
-    for option in reversed(
-        [
-            click.option("--target", help="Target column (default: inferred)."),
-            click.option("--id-column", help="Id column (default: first column of the sample)."),
-            click.option(
-                "--task",
-                type=click.Choice(["binary", "multiclass", "regression"]),
-                help="Task (default: inferred from the target).",
-            ),
-            click.option(
-                "--metric",
-                help="log_loss, accuracy, roc_auc, rmse, rmsle or mae "
-                "(default: from competition.json, else by task).",
-            ),
-        ]
-    ):
-        func = option(func)
-    return func
 
 
 def _search_options(func):
@@ -152,12 +117,6 @@ def _started() -> float:
     return click.get_current_context().meta.get(CLOCK_KEY, time.monotonic())
 
 
-def _load(comp, target, id_column, task, metric):
-    from .competition import load_competition
-
-    return load_competition(comp, target=target, id_column=id_column, task=task, metric=metric)
-
-
 def _config(models, output=None, **opts) -> RunConfig:
     keys = (
         "time_limit",
@@ -176,7 +135,7 @@ def _search(comp, models, opts):
     from .pipeline import AutoTab
     from .progress import RunProgress
 
-    competition = _load(comp, opts["target"], opts["id_column"], opts["task"], opts["metric"])
+    competition = load_comp(comp, opts["target"], opts["id_column"], opts["task"], opts["metric"])
     config = _config(models, **opts)
     started = _started()
     progress = RunProgress(config.time_limit, started, quiet=opts["quiet"])
@@ -205,7 +164,7 @@ def _search(comp, models, opts):
 @main.command()
 @click.argument("comp", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_search_options
-@_schema_options
+@schema_options
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -217,7 +176,7 @@ def _search(comp, models, opts):
     show_default=True,
     help="Model families to search, comma-separated: nn (pyramid network), lgbm (LightGBM).",
 )
-@_fail_cleanly
+@fail_cleanly
 def run(comp, output, models, **opts):
     """Search, ensemble and write a validated submission for competition folder COMP."""
     from .results import finalize
@@ -240,8 +199,8 @@ def run(comp, output, models, **opts):
 @main.command("tune-nn")
 @click.argument("comp", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_search_options
-@_schema_options
-@_fail_cleanly
+@schema_options
+@fail_cleanly
 def tune_nn(comp, **opts):
     """Search the pyramid networks only; print the leaderboard and best parameters."""
     from .ensemble import top_trials
@@ -270,7 +229,7 @@ def tune_nn(comp, **opts):
 @click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--storage", help="Trial store URL (default: SQLite in the workdir).")
-@_fail_cleanly
+@fail_cleanly
 def submit(workdir, top_k, output, storage):
     """Write a submission from a finished run in WORKDIR, without searching again."""
     from .results import finalize
@@ -281,7 +240,7 @@ def submit(workdir, top_k, output, storage):
 @main.command()
 @click.argument("workdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--storage", help="Trial store URL (default: SQLite in the workdir).")
-@_fail_cleanly
+@fail_cleanly
 def report(workdir, storage):
     """Rebuild report.html and report.md of the run in WORKDIR (no training)."""
     _write_report(workdir, storage)
@@ -299,7 +258,7 @@ def _write_report(workdir, storage, echo=True):
 @click.argument("workdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--storage", help="Trial store URL (default: SQLite in the workdir).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of trials instead.")
-@_fail_cleanly
+@fail_cleanly
 def leaderboard_cmd(workdir, storage, as_json):
     """Print the trials of the run in WORKDIR, best first (all families, any state)."""
     from .progress import fmt_value
@@ -323,13 +282,13 @@ def leaderboard_cmd(workdir, storage, as_json):
 
 @main.command()
 @click.argument("comp", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@_schema_options
-@_fail_cleanly
+@schema_options
+@fail_cleanly
 def info(comp, target, id_column, task, metric):
     """Print what was inferred about competition folder COMP."""
     from .schema import infer_schema
 
-    s = infer_schema(_load(comp, target, id_column, task, metric))
+    s = infer_schema(load_comp(comp, target, id_column, task, metric))
     rows = [
         ("task", s.task),
         ("target", s.target),
@@ -387,5 +346,6 @@ def _print_final(result):
     click.echo(f"submission written: {result.submission}")
 
 
-# The benchmark commands live in their own module; importing it registers them on `main`.
-from . import cli_bench  # noqa: E402, F401
+# The benchmark commands live in their own module (cli_bench.py); they join the group here.
+for _command in BENCH_COMMANDS:
+    main.add_command(_command)

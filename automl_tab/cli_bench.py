@@ -8,14 +8,13 @@ from pathlib import Path
 
 import click
 
-from .cli import _fail_cleanly
-from .cli import _load
-from .cli import _schema_options
-from .cli import main
+from .cli_options import fail_cleanly
+from .cli_options import load_comp
+from .cli_options import schema_options
 from .exceptions import AutomlTabError
 
 
-@main.command()
+@click.command()
 @click.argument("comps", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--time-limit", type=click.FloatRange(min=1), default=300, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -25,7 +24,7 @@ from .exceptions import AutomlTabError
     help="Markdown table to write (a .json with the same name goes beside it).",
 )
 @click.option("--models", default="nn,lgbm", show_default=True, help="Passed on to `run`.")
-@_fail_cleanly
+@fail_cleanly
 def bench(comps, time_limit, seed, out, models):
     """Run the full pipeline on each competition folder and tabulate CV and holdout scores,
     time, peak memory and trials (the holdout needs the folder's solution.csv)."""
@@ -45,7 +44,7 @@ def bench(comps, time_limit, seed, out, models):
     click.echo(table, nl=False)
 
 
-@main.command("bench-nn")
+@click.command("bench-nn")
 @click.argument("comp", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--n-configs", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -55,8 +54,8 @@ def bench(comps, time_limit, seed, out, models):
     show_default=True,
     help="Also run the course's loop (--no-reference: ours only, e.g. for a memory run).",
 )
-@_schema_options
-@_fail_cleanly
+@schema_options
+@fail_cleanly
 def bench_nn(comp, n_configs, seed, reference, target, id_column, task, metric):
     """Time the network stage against the course's Keras fit/predict loop on the same
     configurations and splits; the last line gives the speedup and both mean losses."""
@@ -64,18 +63,19 @@ def bench_nn(comp, n_configs, seed, reference, target, id_column, task, metric):
     from .bench_nn import run_bench_nn
 
     result = run_bench_nn(
-        _load(comp, target, id_column, task, metric),
+        load_comp(comp, target, id_column, task, metric),
         n_configs=n_configs,
         seed=seed,
         reference=reference,
         log=click.echo,
     )
     click.echo(memory_line(result))
+    click.echo(result.ours_line())
     if reference:
         click.echo(result.summary_line())
 
 
-@main.command("bench-recipe")
+@click.command("bench-recipe")
 @click.argument("comps", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--n-configs", type=click.IntRange(min=1), default=6, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -86,7 +86,7 @@ def bench_nn(comp, n_configs, seed, reference, target, id_column, task, metric):
     help="Recipe elements to try one at a time against the baseline, comma-separated "
     "(a+b tries two together).",
 )
-@_fail_cleanly
+@fail_cleanly
 def bench_recipe(comps, n_configs, seed, variants):
     """Ablation of the network recipe: the same configurations and folds with the baseline
     and with each variant, networks only; prints a table of losses, changes and times."""
@@ -104,7 +104,7 @@ def bench_recipe(comps, n_configs, seed, variants):
             f"--variants {','.join(unknown)} unknown; use some of {', '.join(sorted(VARIANTS))}"
         )
     table = run_bench_recipe(
-        [_load(c, None, None, None, None) for c in comps],
+        [load_comp(c, None, None, None, None) for c in comps],
         n_configs=n_configs,
         seed=seed,
         names=names,
@@ -113,7 +113,7 @@ def bench_recipe(comps, n_configs, seed, variants):
     click.echo(table, nl=False)
 
 
-@main.command("bench-scale")
+@click.command("bench-scale")
 @click.option("--rows", type=click.IntRange(min=50), default=100_000, show_default=True)
 @click.option("--cols", type=click.IntRange(min=2), default=50, show_default=True)
 @click.option("--time-limit", type=click.FloatRange(min=1), default=600, show_default=True)
@@ -127,7 +127,7 @@ def bench_recipe(comps, n_configs, seed, variants):
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="JSON file of the figures."
 )
-@_fail_cleanly
+@fail_cleanly
 def bench_scale(rows, cols, time_limit, seed, models, folder, out):
     """Generate a synthetic binary competition of ROWS x COLS (numeric, skewed, missing,
     categorical up to 100,000 levels), time loading and preprocessing it, run it, and print
@@ -146,3 +146,6 @@ def bench_scale(rows, cols, time_limit, seed, models, folder, out):
     click.echo(scale_line(figures))
     if figures.get("exit_code"):
         raise AutomlTabError(f"the run failed; see {figures['log']}")
+
+
+BENCH_COMMANDS = (bench, bench_nn, bench_recipe, bench_scale)

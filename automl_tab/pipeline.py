@@ -262,10 +262,9 @@ class AutoTab:
                 continue  # another worker's trial: its predictions are in its own workdir
             if len(stage.objective.splits) == stage.objective.n_splits:
                 continue  # the search folds already cover every row
-            trial = stage.optimizer.study.trials[record.number]
             # After the search, this time is for completion only: try it when its unpadded
             # estimate fits (one cut short by the clock is thrown away, nothing else is lost).
-            expected = stage.completion_seconds(trial) / COMPLETION_MARGIN
+            expected = stage.completion_seconds(record) / COMPLETION_MARGIN
             if not budget.completion_fits(expected):
                 continue
             oof, test = stage.store.load_predictions(record.number)

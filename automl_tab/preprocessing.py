@@ -32,10 +32,10 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn.preprocessing import QuantileTransformer
 from sklearn.preprocessing import StandardScaler
 
+from .roles import parse_datetimes
+from .roles import parse_numbers
 from .schema import REGRESSION
 from .schema import DatasetSchema
-from .schema import parse_datetimes
-from .schema import parse_numbers
 
 MIN_FREQUENCY = 3
 MAX_CATEGORIES = 64

@@ -293,22 +293,12 @@ def _parameters(report, plt, records, metric):
 
 
 def _importance(report, plt, workdir, run, storage):
-    import warnings
-
-    import optuna
-
     from .search import TrialStore
 
     for family in run["models"]:
-        study = TrialStore(workdir, family, storage, run["competition"]).open_study()
-        if len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))) < 4:
-            continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
-                importance = optuna.importance.get_param_importances(study, evaluator=evaluator)
-        except Exception:  # too few distinct values: no importance to show
+        store = TrialStore(workdir, family, storage, run["competition"])
+        importance = store.param_importance()
+        if not importance:
             continue
         fig, ax = plt.subplots(figsize=(6, 0.35 * len(importance) + 1))
         names = list(importance)[::-1]

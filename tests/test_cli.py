@@ -161,7 +161,10 @@ def test_bench_nn_compares_the_course_loop_with_ours(multiclass_comp, monkeypatc
     result, log = invoke("bench-nn", multiclass_comp, "--n-configs", "1")
     assert result.exit_code == 0, log
     lines = log.strip().splitlines()
-    assert lines[-2].startswith("nn-memory trials=1 ")
+    assert lines[-3].startswith("nn-memory trials=1 ") and "workers_replaced=0" in lines[-3]
+    ours = dict(item.split("=") for item in lines[-2].split()[1:])
+    assert lines[-2].startswith("nn-ours configs=1 ")
+    assert float(ours["mean_seconds"]) > float(ours["mean_trace_seconds"]) >= 0
     fields = dict(item.split("=") for item in lines[-1].split()[1:])
     assert lines[-1].startswith("nn-throughput ") and set(fields) == {
         "speedup",

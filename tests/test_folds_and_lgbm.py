@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 import pytest
-from test_objective import objective_for
+from helpers import objective_for
 
 from automl_tab.budget import TRIAL_SHARE
 from automl_tab.budget import Budget

@@ -5,42 +5,15 @@ import os
 import numpy as np
 import optuna
 import pytest
+from helpers import objective_for
 
-from automl_tab import load_competition
 from automl_tab.budget import Budget
 from automl_tab.exceptions import TrialFailed
 from automl_tab.models import PyramidNNModel
 from automl_tab.models.pyramid_nn import count_params
-from automl_tab.pipeline import build_objective
-from automl_tab.preprocessing import encode_target
-from automl_tab.preprocessing import prepare_features
-from automl_tab.schema import infer_schema
 from automl_tab.search import TrialStore
 from automl_tab.search import run_search
 from automl_tab.search.optimizers import get_optimizer
-from automl_tab.splits import make_splits
-
-
-def objective_for(path, model_cls=PyramidNNModel, n_splits=2, **options):
-    comp = load_competition(path)
-    schema = infer_schema(comp)
-    X, y = prepare_features(comp.train, schema), encode_target(comp.train["label"], schema)
-    splits = make_splits(
-        y, stratify=schema.is_classification, n_splits=n_splits, test_size=0.25, random_state=0
-    )
-    return (
-        build_objective(
-            model_cls,
-            schema,
-            X,
-            y,
-            prepare_features(comp.test, schema),
-            splits,
-            model_options={"max_epochs": 60, "patience": 5, **options},
-        ),
-        y,
-        splits,
-    )
 
 
 @pytest.mark.parametrize("comp", ["binary_comp", "multiclass_comp", "regression_comp"])

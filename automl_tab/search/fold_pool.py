@@ -112,6 +112,16 @@ def _release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def live_workers_rss_mb() -> tuple[float, int]:
+    """(resident memory of the fold workers alive now, workers replaced so far): a worker
+    that loky replaced keeps its last figure in `worker_rss_mb`, and counting it as well
+    doubled bench-nn's memory growth."""
+    import psutil
+
+    alive = {pid: rss for pid, rss in worker_rss_mb.items() if psutil.pid_exists(pid)}
+    return sum(alive.values()), len(worker_rss_mb) - len(alive)
+
+
 def current_rss_mb() -> float:
     """This process's resident memory now (Linux), else its peak."""
     import resource  # not on Windows; only the benchmarks ask

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from dataclasses import field
 
 import numpy as np
-from optuna.trial import TrialState
 
 from .. import interrupt
 from ..budget import COMPLETION_MARGIN
@@ -27,7 +26,6 @@ from ..exceptions import AutomlTabError
 from ..exceptions import TrialFailed
 from ..metrics import selection_metric
 from .store import TrialStore
-from .store import to_record
 from .trial import TrialRecord
 
 MAX_CONSECUTIVE_FAILURES = 5
@@ -54,19 +52,19 @@ class Stage:
 
     def counts(self) -> tuple[int, int]:
         """(completed, running) trials of the study, all workers included."""
-        states = [t.state for t in self.optimizer.study.get_trials(deepcopy=False)]
-        return states.count(TrialState.COMPLETE), states.count(TrialState.RUNNING)
+        states = [r.state for r in self.store.records(self.optimizer.study)]
+        return states.count("COMPLETE"), states.count("RUNNING")
 
-    def completed(self) -> list:
-        trials = self.optimizer.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        return sorted(trials, key=lambda t: (t.value, t.number))
+    def completed(self) -> list[TrialRecord]:
+        done = [r for r in self.store.records(self.optimizer.study) if r.state == "COMPLETE"]
+        return sorted(done, key=lambda r: (r.loss, r.number))
 
-    def completion_seconds(self, trial) -> float:
-        """Expected time to fit `trial` on the folds the search left out: its mean fold time
-        per round of folds fitted at once, with COMPLETION_MARGIN."""
+    def completion_seconds(self, record: TrialRecord) -> float:
+        """Expected time to fit `record`'s trial on the folds the search left out: its mean
+        fold time per round of folds fitted at once, with COMPLETION_MARGIN."""
         objective = self.objective
         rounds = objective.rounds(len(objective.splits) - objective.n_splits)
-        fold_seconds = trial.user_attrs.get("split_seconds") or [0.0]
+        fold_seconds = record.split_seconds or (0.0,)
         return COMPLETION_MARGIN * rounds * float(np.mean(fold_seconds))
 
     def best_completion_seconds(self) -> float:
@@ -116,7 +114,7 @@ def run_stages(
     for stage in stages:  # earlier runs' best trials count as evidence too
         done = [t for t in stage.completed() if stage.store.has_predictions(t.number)]
         stage.best = [
-            (t.value, t.number, stage.store.load_predictions(t.number)[0])
+            (t.loss, t.number, stage.store.load_predictions(t.number)[0])
             for t in done[:EVIDENCE_TOP]
         ]
     ran = 0
@@ -254,5 +252,4 @@ def _score_and_record(stage: Stage, metric, budget: Budget) -> TrialRecord:
         workers = getattr(stage.objective, "pool_size", lambda: 1)()
         cost = sum(result.split_seconds) / workers
     stage.durations.append(max(budget.clock() - started, cost))
-    trial = next(t for t in optimizer.study.get_trials(deepcopy=False) if t.number == number)
-    return to_record(trial, store.model)
+    return store.record(optimizer.study, number)

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,26 @@ class TrialStore:
         study = study or self.open_study()
         return [to_record(t, self.model) for t in study.get_trials(deepcopy=False)]
 
+    def record(self, study, number: int) -> TrialRecord:
+        """Trial `number` of `study` as it is stored now."""
+        return next(r for r in self.records(study) if r.number == number)
+
+    def param_importance(self, min_trials: int = 4) -> dict[str, float] | None:
+        """Each searched parameter's share of the score's variance over the completed trials
+        (Optuna's fANOVA), most important first; None with fewer than `min_trials` trials or
+        too few distinct values to tell."""
+        optuna = _optuna()
+        study = self.open_study()
+        if sum(r.state == "COMPLETE" for r in self.records(study)) < min_trials:
+            return None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
+                return optuna.importance.get_param_importances(study, evaluator=evaluator)
+        except Exception:  # too few distinct values: no importance to show
+            return None
+
 
 def _earliest_plan(study) -> dict | None:
     attrs = study.user_attrs
@@ -183,6 +204,7 @@ def to_record(trial, model: str) -> TrialRecord:
         loss=trial.value,
         split_scores=tuple(attrs.get("split_scores", ())),
         best_epochs=tuple(attrs.get("best_epochs", ())),
+        split_seconds=tuple(attrs.get("split_seconds", ())),
         duration=duration,
         fail_reason=attrs.get("fail_reason"),
     )

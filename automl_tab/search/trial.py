@@ -22,6 +22,7 @@ class TrialRecord:
     loss: float | None = None
     split_scores: tuple[float, ...] = ()
     best_epochs: tuple[int, ...] = ()
+    split_seconds: tuple[float, ...] = ()  # each search fold's fit, for completion estimates
     duration: float | None = None
     fail_reason: str | None = None
     extra: dict = field(default_factory=dict)
