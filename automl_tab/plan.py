@@ -34,7 +34,9 @@ FOLD_CHOICES = (10, 5, 4, 3, 2, 1)  # search folds a family may get, most first
 WANTED_VALID_ROWS = 10_000
 # A trial whose folds cost at most this much more than one fold is cheap at any fold count.
 CHEAP_EXTRA = 1.5
-# A network should reach this many epochs in a trial's time: the plan caps its size to that.
+# A network should reach this many epochs in a trial's time, or as many as the probe's fit
+# ran if more (small data needs more epochs: titanic's default ran ~170): the plan caps its
+# size to that.
 EPOCHS_WANTED = 30
 
 
@@ -47,7 +49,8 @@ class FamilyCost:
     workers: folds fitted side by side;
     target_trials: trials (at the default's cost) the family should afford in its share;
     converged: whether the probe fit stopped by itself rather than at its time cap;
-    work_rate: for networks, weights x members x rows trained per second (None for others).
+    work_rate: for networks, weights x members x rows trained per second (None for others);
+    epochs: the epochs (boosting rounds) the probe's fits ran before they stopped (median).
     """
 
     setup_seconds: float
@@ -56,6 +59,7 @@ class FamilyCost:
     target_trials: float = 10.0
     converged: bool = True
     work_rate: float | None = None
+    epochs: float | None = None
 
     def trial_seconds(self, n_folds: int) -> float:
         return self.setup_seconds + math.ceil(n_folds / max(1, self.workers)) * self.fold_seconds
@@ -154,15 +158,18 @@ def choose_folds(cost: FamilyCost, wanted: int, seconds: float) -> int:
 
 
 def size_limit(cost: FamilyCost, n_folds: int, trial_seconds: float, fold_rows: int) -> dict:
-    """The largest network (weights x members) that trains EPOCHS_WANTED epochs on `fold_rows`
-    rows in a trial of `trial_seconds` on `n_folds` folds, at the probe's pace; {} for a
-    family without a measured pace. Without it, at 120 s the search's first random draws
-    (ten layers, a first layer of 1,500 units) took 30 s each and were cut after two epochs."""
+    """The largest network (weights x members) that trains as many epochs as the probe's fit
+    needed (at least EPOCHS_WANTED) on `fold_rows` rows in a trial of `trial_seconds` on
+    `n_folds` folds, at the probe's pace; {} for a family without a measured pace. Without
+    it, at 120 s the search's first random draws (ten layers, a first layer of 1,500 units)
+    took 30 s each and were cut after two epochs; sized for 30 epochs where the default ran
+    ~170 (titanic), a 60 s run's second network took its whole 10 s cap and was cut."""
     if not cost.work_rate:
         return {}
     rounds = math.ceil(n_folds / max(1, cost.workers))
     fold_seconds = max(0.0, trial_seconds / rounds - cost.setup_seconds)
-    return {"max_work": int(cost.work_rate * fold_seconds / (EPOCHS_WANTED * max(1, fold_rows)))}
+    epochs = max(EPOCHS_WANTED, cost.epochs or 0)
+    return {"max_work": int(cost.work_rate * fold_seconds / (epochs * max(1, fold_rows)))}
 
 
 def decide_plan(

@@ -236,6 +236,7 @@ def test_the_probe_measures_a_pace_and_a_work_limit_narrows_the_network(binary_c
     big = {**PyramidNNModel.default_params(), "neuron_pct": 0.2, "max_layers": 3, "members": 4}
     cost = objective.probe(big)
     assert cost.work_rate is not None and cost.work_rate > 0
+    assert cost.epochs is not None and 1 <= cost.epochs <= PyramidNNModel().max_epochs
     _, _, X_test = objective.split_data(0)
     X, y = np.random.default_rng(0).normal(size=(120, X_test.shape[1])), np.arange(120) % 2
     free = PyramidNNModel(**{**big, "max_epochs": 3}).fit(X, y, X[:20], y[:20])

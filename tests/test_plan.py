@@ -1,5 +1,7 @@
 """Which validation the run plan picks for which data, budget and measured cost (no training)."""
 
+from dataclasses import replace
+
 import pytest
 
 from automl_tab.plan import EPOCHS_WANTED
@@ -101,6 +103,18 @@ def test_networks_are_sized_to_train_enough_epochs_in_a_trial():
     more = decide_plan(1_000, {"nn": pace}, search_seconds=320, n_splits=4, trial_share=0.25)
     assert more.limits["nn"]["max_work"] > 10 * plan.limits["nn"]["max_work"]
     assert RunPlan.from_dict(plan.to_dict()) == plan
+
+
+def test_networks_that_need_more_epochs_than_wanted_are_sized_for_them():
+    """The probe's default ran 150 epochs (small data): five times the epochs, a fifth of the
+    size; fewer than EPOCHS_WANTED still size for EPOCHS_WANTED."""
+    slow = FamilyCost(setup_seconds=2.0, fold_seconds=0.5, workers=2, work_rate=1e9, epochs=150)
+    quick = replace(slow, epochs=EPOCHS_WANTED / 3)
+    limit = {c.epochs: decide_plan(1_000, {"nn": c}, search_seconds=32, n_splits=4,
+                                   trial_share=0.25).limits["nn"]["max_work"]
+             for c in (slow, quick)}  # fmt: skip
+    assert limit[150] == int(2.0 * 1e9 / (150 * 800))
+    assert limit[EPOCHS_WANTED / 3] == int(2.0 * 1e9 / (EPOCHS_WANTED * 800))
 
 
 def test_no_size_limit_for_families_without_a_pace_nor_with_n_trials():

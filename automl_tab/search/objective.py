@@ -211,6 +211,7 @@ class Objective:
             target_trials=float(getattr(self.model_cls, "target_trials", 10)),
             converged=not any(h.get("time_capped") for *_, h, _ in fitted),
             work_rate=_median_work_rate(self.model_cls, [h for *_, h, _ in fitted]),
+            epochs=_median_epochs([h for *_, h, _ in fitted]),
         )
 
     def _run_folds(self, folds, params, number, deadline):
@@ -310,6 +311,12 @@ def _median_work_rate(model_cls, histories) -> float | None:
     rate = getattr(model_cls, "work_rate", None)
     rates = [r for r in map(rate, histories) if r] if rate is not None else []
     return float(np.median(rates)) if rates else None
+
+
+def _median_epochs(histories) -> float | None:
+    """The epochs the fits ran (stopped early or by their deadline), for models with epochs."""
+    runs = [len(h["val_loss"]) for h in histories if h.get("val_loss")]
+    return float(np.median(runs)) if runs else None
 
 
 def _mean_oof(oof_sum, count):
