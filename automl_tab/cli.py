@@ -263,8 +263,8 @@ def leaderboard_cmd(workdir, storage, as_json):
     """Print the trials of the run in WORKDIR, best first (all families, any state)."""
     from .progress import fmt_value
     from .results import leaderboard
-    from .results import load_trials
-    from .results import read_run
+    from .workdir import load_trials
+    from .workdir import read_run
 
     records = leaderboard(load_trials(workdir, storage))
     if as_json:

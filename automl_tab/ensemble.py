@@ -70,3 +70,47 @@ def greedy_weights(
         if losses[pick] < best_loss:
             best_loss, best_counts = losses[pick], counts.copy()
     return best_counts / best_counts.sum()
+
+
+# What the ensemble is made of: the candidates and how their weights are chosen.
+
+
+def candidates(records: list[TrialRecord], top_k: int) -> list[TrialRecord]:
+    """The `top_k` best completed trials of each model family, interleaved by rank
+    (best network, best LightGBM, second network, ...)."""
+    by_family: dict[str, list[TrialRecord]] = {}
+    for r in top_trials(records, len(records)):
+        by_family.setdefault(r.model, []).append(r)
+    ranked = [(rank, r) for group in by_family.values() for rank, r in enumerate(group[:top_k])]
+    return [r for _, r in sorted(ranked, key=lambda pair: (pair[0], pair[1].loss))]
+
+
+def without_weaker_partials(pool: list[TrialRecord], full: list[bool]):
+    """Drop the trials not completed on all folds that are worse than a completed trial of
+    their family: kept, a small weight on one of them (titanic: a network at accuracy 0.62)
+    moved the whole ensemble to the search folds' rows. A family's best is always kept."""
+    best_full: dict[str, float] = {}
+    for r, f in zip(pool, full):
+        if f:
+            best_full[r.model] = min(best_full.get(r.model, np.inf), r.loss)
+    kept = [(r, f) for r, f in zip(pool, full) if f or r.loss < best_full.get(r.model, np.inf)]
+    return [r for r, _ in kept], [f for _, f in kept]
+
+
+def ensemble_weights(metric, y, oofs: list[np.ndarray], full: list[bool]) -> np.ndarray:
+    """Greedy weights over all candidates on the rows they all cover; redone on every row
+    among the completed ones (`full`) when the first selection picked only completed ones."""
+    weights = greedy_weights(metric, y, oofs)
+    completed = [i for i, f in enumerate(full) if f]
+    if len(completed) < len(oofs) and all(full[i] for i in np.flatnonzero(weights)):
+        weights = np.zeros(len(oofs))
+        weights[completed] = greedy_weights(metric, y, [oofs[i] for i in completed])
+    return weights
+
+
+def score_on(metric, y, oof: np.ndarray, rows: np.ndarray) -> float:
+    """A candidate's out-of-fold score on the ensemble's rows when it covers them, so that the
+    two compare; else (a candidate left out for lack of them) on its own rows."""
+    if covered_rows(oof)[rows].all():
+        return metric.score(np.asarray(y)[rows], oof[rows])
+    return oof_score(metric, y, oof)[0]

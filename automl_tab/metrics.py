@@ -69,9 +69,6 @@ class Metric:
     def to_loss(self, score: float) -> float:
         return -score if self.greater_is_better else score
 
-    def from_loss(self, loss: float) -> float:
-        return -loss if self.greater_is_better else loss
-
 
 METRICS = {
     m.name: m

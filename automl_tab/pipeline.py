@@ -24,6 +24,7 @@ from .budget import TRIAL_SHARE
 from .budget import Budget
 from .competition import Competition
 from .config import RunConfig
+from .ensemble import candidates
 from .exceptions import ConfigError
 from .exceptions import DataError
 from .exceptions import TrialFailed
@@ -36,19 +37,18 @@ from .plan import resumed_plan
 from .preprocessing import build_preprocessor
 from .preprocessing import encode_target
 from .preprocessing import prepare_features
-from .results import RUN_FILE
-from .results import TARGET_FILE
-from .results import TEMPLATE_FILE
-from .results import candidates
-from .results import load_trials
-from .results import read_run
-from .results import write_json
 from .schema import DatasetSchema
 from .schema import infer_schema
 from .schema import labelled_rows
 from .splits import full_coverage
 from .splits import make_splits
 from .splits import n_folds
+from .workdir import RUN_FILE
+from .workdir import TARGET_FILE
+from .workdir import TEMPLATE_FILE
+from .workdir import load_trials
+from .workdir import read_run
+from .workdir import write_json
 
 FAMILY_ORDER = ("lgbm", "nn")  # the quick baseline first
 
@@ -185,19 +185,15 @@ class AutoTab:
             store = TrialStore(workdir, name, self.storage, comp_name)
             if self.fresh:
                 store.delete()
-            # LightGBM is always tuned with TPE; --backend chooses the network's optimizer.
-            backend = cfg.backend if name == "nn" else "optuna"
             optimizer = get_optimizer(
-                backend,
+                model_cls.optimizer_backend or cfg.backend,
                 store.open_study(),
                 model_cls.search_space(),
                 seed=cfg.seed,
                 init_points=cfg.init_points,
             )
             optimizer.enqueue(model_cls.default_params(len(y)))
-            options = (
-                {"max_epochs": cfg.max_epochs, "patience": cfg.patience} if name == "nn" else {}
-            )
+            options = model_cls.fixed_options(cfg)
             objective = build_objective(
                 model_cls,
                 schema,

@@ -22,13 +22,15 @@ from .ensemble import blend
 from .ensemble import covered_rows
 from .metrics import get_metric
 from .plan import RunPlan
-from .results import TARGET_FILE
 from .results import leaderboard
-from .results import load_trials
-from .results import read_run
 from .schema import DatasetSchema
 from .splits import make_splits
 from .splits import n_folds
+from .workdir import TARGET_FILE
+from .workdir import load_trials
+from .workdir import open_stores
+from .workdir import read_run
+from .workdir import write_text_atomic
 
 FIGURE_DIR = "report_files"
 
@@ -91,9 +93,7 @@ class _Report:
         )
         paths = workdir / "report.html", workdir / "report.md"
         for path, text in zip(paths, (page, "\n".join(md))):
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
+            write_text_atomic(path, text)
         return paths
 
 
@@ -187,13 +187,12 @@ def _num(value, digits: int = 5):
 
 def _ensemble_section(report, workdir, run, schema, metric, board, storage):
     """The ensemble's out-of-fold predictions and its score per fold (mean ± spread)."""
-    from .search import TrialStore
 
     members = [t for t in (board or {}).get("trials", []) if t.get("weight", 0) > 0]
     if not members:
         report.add("p", "No ensemble yet (tune-nn writes none): run `automl-tab submit`.")
         return None
-    stores = {m: TrialStore(workdir, m, storage, run["competition"]) for m in run["models"]}
+    stores = open_stores(workdir, storage, run)
     preds, weights = [], []
     for t in members:
         store = stores[t["model"]]
@@ -293,10 +292,7 @@ def _parameters(report, plt, records, metric):
 
 
 def _importance(report, plt, workdir, run, storage):
-    from .search import TrialStore
-
-    for family in run["models"]:
-        store = TrialStore(workdir, family, storage, run["competition"])
+    for family, store in open_stores(workdir, storage, run).items():
         importance = store.param_importance()
         if not importance:
             continue
@@ -312,23 +308,30 @@ def _importance(report, plt, workdir, run, storage):
 
 
 def _learning_curves(report, plt, workdir, records):
-    from .search import TrialStore
+    from .models import MODEL_REGISTRY
 
-    best = sorted(_completed(records, "nn"), key=lambda r: r.loss)[:3]
+    for family, store in open_stores(workdir).items():
+        if getattr(MODEL_REGISTRY.get(family), "has_learning_curves", False):
+            _family_curves(report, plt, store, records)
+
+
+def _family_curves(report, plt, store, records):
+    """Training and validation loss per epoch of the family's three best trials, per fold."""
+    family = store.model
+    best = sorted(_completed(records, family), key=lambda r: r.loss)[:3]
     if not best:
         return
-    store = TrialStore(workdir, "nn")
     fig, axes = plt.subplots(1, len(best), figsize=(5 * len(best), 3.4), squeeze=False)
     for ax, r in zip(axes[0], best):
         for i, h in enumerate(store.load_history(r.number)):
             if h.get("loss"):
                 ax.plot(h["loss"], color=f"C{i}", ls="--", lw=1)
                 ax.plot(h["val_loss"], color=f"C{i}", lw=1.3, label=f"fold {i}")
-        ax.set(title=f"nn trial {r.number}", xlabel="epoch", ylabel="loss", yscale="log")
+        ax.set(title=f"{family} trial {r.number}", xlabel="epoch", ylabel="loss", yscale="log")
         ax.legend(fontsize=8)
     report.figure(
         fig,
-        "learning-curves",
+        f"learning-curves-{family}",
         "Best networks: training (dashed) and validation (solid) loss per epoch, per fold. "
         "A widening gap is overfitting; early stopping kept each fold's best epoch.",
     )

@@ -7,7 +7,6 @@ trains, so `submit` and `leaderboard` rebuild results in seconds without TensorF
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,55 +15,27 @@ import numpy as np
 import pandas as pd
 
 from .ensemble import blend
+from .ensemble import candidates
 from .ensemble import covered_rows
-from .ensemble import greedy_weights
+from .ensemble import ensemble_weights
 from .ensemble import oof_score
+from .ensemble import score_on
 from .ensemble import top_trials
+from .ensemble import without_weaker_partials
 from .exceptions import AutomlTabError
-from .exceptions import DataError
 from .metrics import get_metric
 from .metrics import selection_metric
 from .schema import DatasetSchema
 from .search.trial import TrialRecord
 from .submission import submission_frame
 from .submission import write_submission
-
-RUN_FILE = "run.json"
-TEMPLATE_FILE = "sample_submission.csv"
-TARGET_FILE = "target.npy"
-
-
-def write_json(path: Path, data) -> None:
-    """Atomic: a reader (or a crash) never sees half a file; several workers may write."""
-    tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default))
-    tmp.replace(path)
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
-
-
-def read_run(workdir: Path) -> dict:
-    path = Path(workdir) / RUN_FILE
-    if not path.is_file():
-        raise DataError(
-            f"{workdir} holds no finished run ({RUN_FILE} missing); run "
-            "`automl-tab run COMP` or `automl-tab tune-nn COMP` first"
-        )
-    return json.loads(path.read_text())
-
-
-def load_trials(workdir: Path, storage: str | None = None) -> list[TrialRecord]:
-    from .search import TrialStore
-
-    run = read_run(workdir)
-    records: list[TrialRecord] = []
-    for name in run["models"]:
-        records += TrialStore(workdir, name, storage, run["competition"]).records()
-    return records
+from .workdir import TARGET_FILE
+from .workdir import TEMPLATE_FILE
+from .workdir import json_default
+from .workdir import load_trials
+from .workdir import open_stores
+from .workdir import read_run
+from .workdir import write_json
 
 
 def leaderboard(records: list[TrialRecord]) -> list[TrialRecord]:
@@ -84,16 +55,6 @@ class FinalResult:
     oof_scores: dict = None  # (model, number) -> the candidate's own out-of-fold score
 
 
-def candidates(records: list[TrialRecord], top_k: int) -> list[TrialRecord]:
-    """The `top_k` best completed trials of each model family, interleaved by rank
-    (best network, best LightGBM, second network, ...)."""
-    by_family: dict[str, list[TrialRecord]] = {}
-    for r in top_trials(records, len(records)):
-        by_family.setdefault(r.model, []).append(r)
-    ranked = [(rank, r) for group in by_family.values() for rank, r in enumerate(group[:top_k])]
-    return [r for _, r in sorted(ranked, key=lambda pair: (pair[0], pair[1].loss))]
-
-
 def finalize(
     workdir: Path, *, top_k: int, output: Path | None = None, storage: str | None = None
 ) -> FinalResult:
@@ -110,22 +71,18 @@ def finalize(
     is the mean of its fold models, so no refit is needed: this costs seconds and `submit` can
     redo it.
     """
-    from .search import TrialStore
-
     workdir = Path(workdir)
     run = read_run(workdir)
     schema = DatasetSchema.from_dict(run["schema"])
     records = load_trials(workdir, storage)
-    stores = {
-        name: TrialStore(workdir, name, storage, run["competition"]) for name in run["models"]
-    }
+    stores = open_stores(workdir, storage, run)
     pool = [r for r in candidates(records, top_k) if stores[r.model].has_predictions(r.number)]
     if not pool:
         raise AutomlTabError(
             f"no completed trial in {workdir}; give the run more --time-limit or --n-trials"
         )
     full = [stores[r.model].has_predictions(r.number, full=True) for r in pool]
-    pool, full = _without_weaker_partials(pool, full)
+    pool, full = without_weaker_partials(pool, full)
     preds = [stores[r.model].load_predictions(r.number, full=f) for r, f in zip(pool, full)]
     metric = get_metric(schema.metric)
     y = np.load(workdir / TARGET_FILE)
@@ -142,40 +99,9 @@ def finalize(
     path = Path(output) if output else workdir / f"submission-{stamp}.csv"
     write_submission(frame, path, template, schema)
     rows = covered_rows(oof_blend)
-    singles = {(r.model, r.number): _score_on(metric, y, oof, rows) for r, oof in zip(pool, oofs)}
+    singles = {(r.model, r.number): score_on(metric, y, oof, rows) for r, oof in zip(pool, oofs)}
     write_leaderboard(workdir, records, members, cv, metric.name, singles)
     return FinalResult(path, members, cv, n_rows, metric.name, singles)
-
-
-def _without_weaker_partials(pool: list[TrialRecord], full: list[bool]):
-    """Drop the trials not completed on all folds that are worse than a completed trial of
-    their family: kept, a small weight on one of them (titanic: a network at accuracy 0.62)
-    moved the whole ensemble to the search folds' rows. A family's best is always kept."""
-    best_full: dict[str, float] = {}
-    for r, f in zip(pool, full):
-        if f:
-            best_full[r.model] = min(best_full.get(r.model, np.inf), r.loss)
-    kept = [(r, f) for r, f in zip(pool, full) if f or r.loss < best_full.get(r.model, np.inf)]
-    return [r for r, _ in kept], [f for _, f in kept]
-
-
-def ensemble_weights(metric, y, oofs: list[np.ndarray], full: list[bool]) -> np.ndarray:
-    """Greedy weights over all candidates on the rows they all cover; redone on every row
-    among the completed ones (`full`) when the first selection picked only completed ones."""
-    weights = greedy_weights(metric, y, oofs)
-    completed = [i for i, f in enumerate(full) if f]
-    if len(completed) < len(oofs) and all(full[i] for i in np.flatnonzero(weights)):
-        weights = np.zeros(len(oofs))
-        weights[completed] = greedy_weights(metric, y, [oofs[i] for i in completed])
-    return weights
-
-
-def _score_on(metric, y, oof: np.ndarray, rows: np.ndarray) -> float:
-    """A candidate's out-of-fold score on the ensemble's rows when it covers them, so that the
-    two compare; else (a candidate left out for lack of them) on its own rows."""
-    if covered_rows(oof)[rows].all():
-        return metric.score(np.asarray(y)[rows], oof[rows])
-    return oof_score(metric, y, oof)[0]
 
 
 def write_leaderboard(
@@ -201,7 +127,7 @@ def write_leaderboard(
         [
             {
                 **{k: v for k, v in row.items() if k != "params"},
-                "params": json.dumps(row["params"], default=_json_default),
+                "params": json.dumps(row["params"], default=json_default),
             }
             for row in rows
         ]

@@ -30,3 +30,13 @@ def objective_for(path, model_cls=PyramidNNModel, n_splits=2, **options):
         y,
         splits,
     )
+
+
+def run_search(objective, optimizer, store, *, metric, n_trials, budget):
+    """One family's search through the runner, as the pipeline runs its stages."""
+    from automl_tab.search.runner import Stage
+    from automl_tab.search.runner import run_stages
+
+    stage = Stage(store.model, objective, optimizer, store)
+    budget.open_search({stage.name: 1.0}, completes=False)
+    return run_stages([stage], budget, metric=metric, n_trials=n_trials)

@@ -60,8 +60,6 @@ def test_run_penguins_end_to_end(tmp_path):
     sub = pd.read_csv(out)
     assert list(sub.columns) == list(sample.columns)
     assert sub["id"].tolist() == sample["id"].tolist()
-    score = holdout_score("penguins", out)
-    assert score is None or score < 0.3  # the uniform guess scores 1.10
     leaderboard = pd.read_csv(tmp_path / "w" / "leaderboard.csv")
     assert len(leaderboard) == 4 and set(leaderboard["model"]) == {"nn", "lgbm"}
     assert leaderboard["weight"].sum() == pytest.approx(1)
@@ -70,6 +68,10 @@ def test_run_penguins_end_to_end(tmp_path):
     summary = json.loads((tmp_path / "w" / "leaderboard.json").read_text())
     assert members["oof_score"].notna().all()
     assert summary["ensemble_cv"] <= members["oof_score"].min() + 1e-12
+    score = holdout_score("penguins", out)
+    if score is None:
+        pytest.skip("no answer key in ../shared: the hold-out score was not checked")
+    assert score < 0.3  # the uniform guess scores 1.10
 
 
 def test_tune_nn_then_submit_with_bayes_opt(binary_comp, tmp_path):

@@ -53,7 +53,7 @@ def test_top_trials_orders_by_loss_and_skips_failures():
 def test_a_better_trial_not_completed_on_all_folds_is_kept():
     """Completion ran out of time for the best trial: it stays a candidate on the search
     folds' rows instead of leaving the ensemble to weaker completed trials (otto at 300 s)."""
-    from automl_tab.results import ensemble_weights
+    from automl_tab.ensemble import ensemble_weights
 
     rng = np.random.default_rng(0)
     y = rng.normal(size=200)
@@ -74,15 +74,15 @@ def test_a_better_trial_not_completed_on_all_folds_is_kept():
 
 
 def test_a_partial_trial_stays_only_if_it_beats_its_familys_completed_ones():
-    from automl_tab.results import _without_weaker_partials
+    from automl_tab.ensemble import without_weaker_partials
 
     def rec(model, number, loss):
         return TrialRecord(number, "COMPLETE", {}, model=model, score=-loss, loss=loss)
 
     pool = [rec("lgbm", 0, 0.40), rec("nn", 1, 0.50), rec("lgbm", 2, 0.45), rec("nn", 3, 0.60)]
     full = [False, True, True, False]  # lgbm 0 beats lgbm 2; nn 3 is worse than nn 1
-    kept, kept_full = _without_weaker_partials(pool, full)
+    kept, kept_full = without_weaker_partials(pool, full)
     assert [(r.model, r.number) for r in kept] == [("lgbm", 0), ("nn", 1), ("lgbm", 2)]
     assert kept_full == [False, True, True]
     no_completed = [False] * 4
-    assert _without_weaker_partials(pool, no_completed)[0] == pool
+    assert without_weaker_partials(pool, no_completed)[0] == pool

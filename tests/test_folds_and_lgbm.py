@@ -1,6 +1,7 @@
 """Folds with full out-of-fold coverage, the LightGBM family, and families sharing one clock."""
 
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -9,11 +10,11 @@ from helpers import objective_for
 from automl_tab.budget import TRIAL_SHARE
 from automl_tab.budget import Budget
 from automl_tab.budget import finish_reserve
+from automl_tab.ensemble import candidates
 from automl_tab.ensemble import greedy_weights
 from automl_tab.metrics import get_metric
 from automl_tab.models import LightGBMModel
 from automl_tab.models import PyramidNNModel
-from automl_tab.results import candidates
 from automl_tab.search import TrialStore
 from automl_tab.search.optimizers import get_optimizer
 from automl_tab.search.runner import MAX_CONSECUTIVE_FAILURES
@@ -51,9 +52,17 @@ def test_more_splits_than_folds_repeat_the_k_fold():
 
 
 def test_rare_class_falls_back_to_plain_folds():
+    """Two rows of a class cannot be stratified over five folds: sklearn would warn (an
+    error here) and give unbalanced folds; the plain K-fold is used, every row validated once."""
     y = np.array([0] * 30 + [1] * 2)
-    folds = make_splits(y, stratify=True, n_splits=2, test_size=0.2, random_state=0, complete=True)
-    assert len(folds) == 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        folds = make_splits(
+            y, stratify=True, n_splits=2, test_size=0.2, random_state=0, complete=True
+        )
+    plain = make_splits(y, stratify=False, n_splits=2, test_size=0.2, random_state=0, complete=True)
+    assert len(folds) == 5 and all(np.array_equal(a[1], b[1]) for a, b in zip(folds, plain))
+    assert sorted(np.concatenate([va for _, va in folds])) == list(range(len(y)))
 
 
 @pytest.mark.parametrize("comp", ["binary_comp", "multiclass_comp", "regression_comp"])
@@ -76,7 +85,7 @@ def test_completion_fills_every_row_and_keeps_search_predictions(comp, request):
     searched = ~np.isnan(result.oof.reshape(len(y), -1)).any(axis=1)
     np.testing.assert_allclose(oof[searched], result.oof[searched])
     # the test prediction is the mean over all 4 fold models
-    again = objective._run_folds(range(4), params, 1, None)[2] / 4
+    again = objective._run_folds(range(4), params, 1, None).test_sum / 4
     np.testing.assert_allclose(test, again, rtol=1e-6)
 
 

@@ -6,13 +6,13 @@ import numpy as np
 import optuna
 import pytest
 from helpers import objective_for
+from helpers import run_search
 
 from automl_tab.budget import Budget
 from automl_tab.exceptions import TrialFailed
 from automl_tab.models import PyramidNNModel
 from automl_tab.models.pyramid_nn import count_params
 from automl_tab.search import TrialStore
-from automl_tab.search import run_search
 from automl_tab.search.optimizers import get_optimizer
 
 

@@ -36,10 +36,23 @@ def search(backend, n, seed=0, study=None):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_asks_stay_in_bounds_and_improve(backend):
+def test_the_search_beats_random_draws_of_the_same_count(backend):
+    """Over 8 seeds, the median best of 12 asks (3 random starts, then guided) is lower than
+    the median best of 12 uniform draws (measured: optuna 0.18, bayes_opt 0.22, random
+    0.29; the optimum is 0.1)."""
+    guided, drawn = [], []
+    for seed in range(8):
+        guided.append(min(toy_loss(p) for p in search(backend, 12, seed=seed)[1]))
+        rng = np.random.default_rng(seed)
+        units = [{d.name: rng.uniform() for d in SPACE.dimensions} for _ in range(12)]
+        drawn.append(min(toy_loss(SPACE.decode(u)) for u in units))
+    assert np.median(guided) < np.median(drawn)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_asks_stay_in_bounds_and_tell_stores_the_score(backend):
     study, asked = search(backend, 12)
     assert all(SPACE.contains(p) for p in asked)
-    assert study.best_value <= min(toy_loss(p) for p in asked[:3])
     assert study.best_trial.user_attrs["score"] == study.best_value
 
 

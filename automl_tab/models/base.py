@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 from typing import Protocol
+from typing import runtime_checkable
 
 import numpy as np
 
 from ..space import SearchSpace
 
 
+@runtime_checkable
 class TabularModel(Protocol):
-    """Lifecycle: __init__(**params, **context) stores only; fit(...) returns self and sets
-    learned attributes ending in "_"; predict gives probabilities (n, k) for classification
-    or values for regression."""
+    """Lifecycle: __init__(**params, **context) stores only, its defaults are
+    default_params(); fit(...) returns self and sets learned attributes ending in "_";
+    predict gives probabilities (n, k) for classification or values for regression, and
+    raises NotFittedError before fit. tests/test_models.py holds every family to this."""
 
     name: ClassVar[str]
 

@@ -68,11 +68,18 @@ class LightGBMModel:
     target_trials = 20
     # A fold cut by the time cap before this many rounds makes the trial fail: half-trained.
     min_epochs = 20
+    # Always tuned with Optuna's TPE: --backend chooses the networks' optimizer only.
+    optimizer_backend = "optuna"
+
+    @classmethod
+    def fixed_options(cls, config) -> dict:
+        """Options from the run's config for every trial (none: early stopping is LightGBM's)."""
+        return {}
 
     def __init__(
         self,
         *,
-        learning_rate=0.05,
+        learning_rate=0.1,
         num_leaves=31,
         max_depth=16,
         min_child_samples=20,

@@ -99,13 +99,20 @@ class PyramidNNModel:
     # A fold cut by the time cap before this many epochs makes the trial fail: half-trained
     # (at 60 s the first network used to be cut after one epoch, at chance level).
     min_epochs = 10
+    optimizer_backend = None  # the run's --backend
+    has_learning_curves = True  # the report plots its best trials' epochs
+
+    @classmethod
+    def fixed_options(cls, config) -> dict:
+        """Options from the run's config for every trial: the epoch cap and patience."""
+        return {"max_epochs": config.max_epochs, "patience": config.patience}
 
     def __init__(
         self,
         *,
         neuron_pct=0.0126,
         neuron_shrink=0.5,
-        max_layers=MAX_LAYERS,
+        max_layers=2,
         dropout=0.1,
         learning_rate=1e-3,
         activation="prelu",

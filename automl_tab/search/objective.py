@@ -4,6 +4,8 @@ fitted on each split's training rows only, early stopping on the split's validat
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from dataclasses import field
 
 import numpy as np
 from sklearn.base import clone
@@ -214,12 +216,10 @@ class Objective:
             epochs=_median_epochs([h for *_, h, _ in fitted]),
         )
 
-    def _run_folds(self, folds, params, number, deadline):
+    def _run_folds(self, folds, params, number, deadline) -> FoldRuns:
         width = self.n_classes if self.task != "regression" else 1
         shape = (len(self.y), width) if self.task != "regression" else (len(self.y),)
-        oof_sum, oof_count = np.zeros(shape), np.zeros(len(self.y))
-        test_sum = 0.0
-        scores, epochs, seconds, histories = [], [], [], []
+        runs = FoldRuns(np.zeros(shape), np.zeros(len(self.y)))
         fitted = self._fit_folds(folds, params, number, time.monotonic(), deadline)
         self._check_trained(fitted)
         for i, (valid_pred, test_pred, epoch, history, fold_seconds) in zip(folds, fitted):
@@ -227,14 +227,14 @@ class Objective:
             if not (np.all(np.isfinite(valid_pred)) and np.all(np.isfinite(test_pred))):
                 raise TrialFailed(f"the {self.model_cls.name} model predicted NaN or inf")
             valid_idx = self.splits[i][1]
-            scores.append(self.metric.score(self.y[valid_idx], valid_pred))
-            epochs.append(epoch)
-            histories.append(history)
-            oof_sum[valid_idx] += valid_pred
-            oof_count[valid_idx] += 1
-            test_sum = test_sum + test_pred
-            seconds.append(fold_seconds)
-        return oof_sum, oof_count, test_sum, scores, epochs, seconds, histories
+            runs.scores.append(self.metric.score(self.y[valid_idx], valid_pred))
+            runs.epochs.append(epoch)
+            runs.histories.append(history)
+            runs.seconds.append(fold_seconds)
+            runs.oof_sum[valid_idx] += valid_pred
+            runs.oof_count[valid_idx] += 1
+            runs.test_sum = runs.test_sum + test_pred
+        return runs
 
     def _check_trained(self, fitted) -> None:
         """A fold cut by the time cap after a handful of epochs is a half-trained model, not
@@ -250,13 +250,18 @@ class Objective:
 
     def __call__(self, params: dict, *, number: int = 0, deadline: float | None = None):
         """Score params on the search folds (the first `n_splits`)."""
-        oof_sum, count, test_sum, *rest = self._run_folds(
-            range(self.n_splits), params, number, deadline
-        )
+        runs = self._run_folds(range(self.n_splits), params, number, deadline)
         self._fitted.clear()  # the probe's fits serve the trial right after it, or none
-        oof, test = _mean_oof(oof_sum, count), test_sum / self.n_splits
-        covers_all = self.n_splits == len(self.splits)
-        return TrialResult(*rest[:3], oof, test, rest[3], covers_all=covers_all)
+        oof, test = _mean_oof(runs.oof_sum, runs.oof_count), runs.test_sum / self.n_splits
+        return TrialResult(
+            runs.scores,
+            runs.epochs,
+            runs.seconds,
+            oof,
+            test,
+            runs.histories,
+            covers_all=self.n_splits == len(self.splits),
+        )
 
     def _completion_rounds(self, deadline: float | None):
         """(folds, deadline) of the completion's fits: all at once while a fold's arrays are
@@ -289,9 +294,11 @@ class Objective:
             self._run_folds(folds, params, number, end)
             for folds, end in self._completion_rounds(deadline)
         ]
-        oof_sum, count, test_sum = (sum(p[k] for p in parts) for k in range(3))
-        scores = [score for p in parts for score in p[3]]
-        capped = any(h.get("time_capped") for p in parts for h in p[6])
+        oof_sum = sum(p.oof_sum for p in parts)
+        count = sum(p.oof_count for p in parts)
+        test_sum = sum(p.test_sum for p in parts)
+        scores = [score for p in parts for score in p.scores]
+        capped = any(h.get("time_capped") for p in parts for h in p.histories)
         searched = np.zeros(len(self.y))
         for i in range(self.n_splits):
             searched[self.splits[i][1]] += 1
@@ -299,6 +306,21 @@ class Objective:
         oof_sum = oof_sum + np.nan_to_num(np.asarray(oof, float)) * weights
         test_sum = test_sum + np.asarray(test, float) * self.n_splits
         return _mean_oof(oof_sum, count + searched), test_sum / len(self.splits), scores, capped
+
+
+@dataclass
+class FoldRuns:
+    """What a set of folds yielded: sums of their out-of-fold and test predictions (a row's
+    count says how many folds validated it), and per fold its score, best epoch, seconds and
+    learning curve."""
+
+    oof_sum: np.ndarray
+    oof_count: np.ndarray
+    test_sum: np.ndarray | float = 0.0
+    scores: list[float] = field(default_factory=list)
+    epochs: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    histories: list[dict] = field(default_factory=list)
 
 
 def _fold_bytes(cache: dict) -> int:

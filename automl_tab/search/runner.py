@@ -72,22 +72,6 @@ class Stage:
         return self.completion_seconds(done[0]) if done else 0.0
 
 
-def run_search(
-    objective,
-    optimizer,
-    store: TrialStore,
-    *,
-    metric,
-    n_trials: int | None,
-    budget: Budget,
-    on_trial: Callable[[TrialRecord], None] | None = None,
-) -> int:
-    """One family's search; see `run_stages`."""
-    stage = Stage(store.model, objective, optimizer, store)
-    budget.open_search({stage.name: 1.0}, completes=False)
-    return run_stages([stage], budget, metric=metric, n_trials=n_trials, on_trial=on_trial)
-
-
 def run_stages(
     stages: list[Stage],
     budget: Budget,

@@ -86,12 +86,11 @@ class TrialStore:
                     "check the URL and that the database server is running"
                 ) from None
 
-    def open_study(self, sampler=None):
+    def open_study(self):
         optuna = _optuna()
         return optuna.create_study(
             storage=self.storage(),
             study_name=self.study_name,
-            sampler=sampler,
             direction="minimize",
             load_if_exists=True,
         )

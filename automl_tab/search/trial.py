@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from dataclasses import field
 
 import numpy as np
 
@@ -25,7 +24,6 @@ class TrialRecord:
     split_seconds: tuple[float, ...] = ()  # each search fold's fit, for completion estimates
     duration: float | None = None
     fail_reason: str | None = None
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
