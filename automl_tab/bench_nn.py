@@ -57,7 +57,7 @@ class BenchNNResult:
     ref_losses: list[float]
     ours_losses: list[float]
     rss_mb: list[float]  # resident memory after each of our trials (this process + workers)
-    workers_replaced: int = 0  # fold workers loky replaced (each re-imports TensorFlow)
+    workers_gone: int = 0  # fold workers loky replaced or shut down (a new one re-imports TF)
     # Per trial, the longest fold's tracing (its first epoch's time over its second).
     trace_seconds: list[float] = field(default_factory=list)
 
@@ -200,7 +200,7 @@ def run_bench_nn(comp, *, n_configs: int, seed: int = 0, reference: bool = True,
         result.trace_seconds.append(max(h.get("setup_seconds", 0.0) for h in trial.histories))
         gc.collect()
         # This process and the fold workers: the network's memory now lives in the workers.
-        workers_mb, result.workers_replaced = live_workers_rss_mb()
+        workers_mb, result.workers_gone = live_workers_rss_mb()
         result.rss_mb.append(current_rss_mb() + workers_mb)
         log(
             f"  config {k:3d} | {ref_text}ours {result.ours_seconds[-1]:6.1f}s "
@@ -251,7 +251,7 @@ def memory_line(result: BenchNNResult) -> str:
     return (
         f"nn-memory trials={len(rss)} rss_early_mb={base:.0f} rss_peak_mb={peak_later:.0f} "
         f"growth={growth:.1f}% process_peak_mb={peak:.0f} "
-        f"workers_replaced={result.workers_replaced}"
+        f"workers_gone={result.workers_gone}"
     )
 
 

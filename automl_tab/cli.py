@@ -179,19 +179,13 @@ def _search(comp, models, opts):
 @fail_cleanly
 def run(comp, output, models, **opts):
     """Search, ensemble and write a validated submission for competition folder COMP."""
-    from .results import finalize
-
     families = tuple(m.strip() for m in models.split(",") if m.strip())
     automl, progress = _search(comp, families, opts)
     try:
-        result = finalize(
-            automl.workdir_, top_k=opts["top_k"], output=output, storage=opts["storage"]
-        )
-        progress.stage("report")
-        _write_report(automl.workdir_, opts["storage"], echo=False)
+        result = automl.finalize(output=output)
     finally:
         progress.close()
-    _print_leaderboard(automl.trials_, automl.schema_.metric, quiet=opts["quiet"])
+    _print_leaderboard(automl.leaderboard(), automl.schema_.metric, quiet=opts["quiet"])
     _print_final(result)
     click.echo(f"report written: {automl.workdir_ / 'report.html'}")
 
@@ -204,19 +198,18 @@ def run(comp, output, models, **opts):
 def tune_nn(comp, **opts):
     """Search the pyramid networks only; print the leaderboard and best parameters."""
     from .ensemble import top_trials
-    from .results import write_leaderboard
 
     automl, progress = _search(comp, ("nn",), opts)
     try:
         best = top_trials(automl.trials_, 1)
         if not best:
             raise AutomlTabError("no trial finished; raise --time-limit or --n-trials")
-        write_leaderboard(automl.workdir_, automl.trials_, [], None, automl.schema_.metric)
+        automl.write_leaderboard()
         progress.stage("report")
-        _write_report(automl.workdir_, opts["storage"], echo=False)
+        automl.write_report()
     finally:
         progress.close()
-    _print_leaderboard(automl.trials_, automl.schema_.metric, quiet=opts["quiet"])
+    _print_leaderboard(automl.leaderboard(), automl.schema_.metric, quiet=opts["quiet"])
     click.echo(f"best parameters (trial {best[0].number}): {json.dumps(best[0].params)}")
     click.echo(f"report written: {automl.workdir_ / 'report.html'}")
     click.echo(
@@ -232,9 +225,10 @@ def tune_nn(comp, **opts):
 @fail_cleanly
 def submit(workdir, top_k, output, storage):
     """Write a submission from a finished run in WORKDIR, without searching again."""
-    from .results import finalize
+    from .pipeline import AutoTab
 
-    _print_final(finalize(workdir, top_k=top_k, output=output, storage=storage))
+    automl = AutoTab.from_workdir(workdir, storage=storage)
+    _print_final(automl.finalize(top_k=top_k, output=output, report=False))
 
 
 @main.command()
@@ -243,15 +237,10 @@ def submit(workdir, top_k, output, storage):
 @fail_cleanly
 def report(workdir, storage):
     """Rebuild report.html and report.md of the run in WORKDIR (no training)."""
-    _write_report(workdir, storage)
+    from .pipeline import AutoTab
 
-
-def _write_report(workdir, storage, echo=True):
-    from .report import write_report
-
-    html_path, _, n_plots = write_report(workdir, storage)
-    if echo:
-        click.echo(f"report written: {html_path} ({n_plots} plots) and report.md")
+    html_path, _, n_plots = AutoTab.from_workdir(workdir, storage=storage).write_report()
+    click.echo(f"report written: {html_path} ({n_plots} plots) and report.md")
 
 
 @main.command("leaderboard")
@@ -261,23 +250,20 @@ def _write_report(workdir, storage, echo=True):
 @fail_cleanly
 def leaderboard_cmd(workdir, storage, as_json):
     """Print the trials of the run in WORKDIR, best first (all families, any state)."""
-    from .progress import fmt_value
-    from .results import leaderboard
-    from .workdir import load_trials
-    from .workdir import read_run
+    from .pipeline import AutoTab
+    from .progress import params_text
+    from .progress import trial_name
+    from .progress import trial_result
 
-    records = leaderboard(load_trials(workdir, storage))
+    automl = AutoTab.from_workdir(workdir, storage=storage)
+    records = automl.leaderboard()
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in records], indent=2))
         return
-    metric = read_run(workdir)["schema"]["metric"]
+    metric = automl.schema_.metric
     click.echo(f"{len(records)} trials ({metric}, mean ± std over folds), best first:")
     for rank, r in enumerate(records, 1):
-        result = f"{r.score:.5f} ± {r.score_std:.5f}" if r.state == "COMPLETE" else r.state
-        if r.fail_reason:
-            result += f" ({r.fail_reason})"
-        params = " ".join(f"{k}={fmt_value(v)}" for k, v in r.params.items())
-        click.echo(f"{rank:>4}. {r.model:>4} trial {r.number:>3}  {result}  {params}")
+        click.echo(f"{rank:>4}. {trial_name(r)}  {trial_result(r)}  {params_text(r.params)}")
 
 
 @main.command()
@@ -315,19 +301,22 @@ def _names(cols) -> str:
     return f"{len(cols)}: {', '.join(cols)}" if cols else "-"
 
 
-def _print_leaderboard(records, metric, limit: int = 10, quiet: bool = False):
-    from .results import leaderboard
+def _print_leaderboard(ordered, metric, limit: int = 10, quiet: bool = False):
+    """The `limit` best completed trials of `ordered` (a leaderboard: best first)."""
+    from .progress import trial_name
+    from .progress import trial_result
+    from .search.trial import TrialState
 
     if quiet:
         return
     click.echo(f"\nleaderboard ({metric}, mean ± std over splits):")
-    for rank, r in enumerate([r for r in leaderboard(records) if r.state == "COMPLETE"][:limit], 1):
+    for rank, r in enumerate([r for r in ordered if r.state == TrialState.COMPLETE][:limit], 1):
         epochs = ",".join(str(e) for e in r.best_epochs)
         click.echo(
-            f"{rank:>3}. {r.model:>4} trial {r.number:>3}  {r.score:.5f} ± {r.score_std:.5f}  "
-            f"epochs {epochs}  {r.duration or 0:.1f}s"
+            f"{rank:>3}. {trial_name(r)}  {trial_result(r)}  epochs {epochs}  "
+            f"{r.duration or 0:.1f}s"
         )
-    n_failed = sum(r.state == "FAIL" for r in records)
+    n_failed = sum(r.state == TrialState.FAIL for r in ordered)
     if n_failed:
         click.echo(f"     ({n_failed} failed trials not shown)")
 

@@ -3,19 +3,16 @@ blend on out-of-sample rows."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from .metrics import Metric
-
-if TYPE_CHECKING:  # the search imports this module: a type only, no import cycle
-    from .search.trial import TrialRecord
+from .search.trial import TrialRecord
+from .search.trial import TrialState
 
 
 def top_trials(records: list[TrialRecord], k: int) -> list[TrialRecord]:
     """The k best completed trials, best first (ties broken by trial number)."""
-    done = [r for r in records if r.state == "COMPLETE" and r.loss is not None]
+    done = [r for r in records if r.state == TrialState.COMPLETE and r.loss is not None]
     return sorted(done, key=lambda r: (r.loss, r.number))[:k]
 
 

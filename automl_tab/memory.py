@@ -117,10 +117,17 @@ def sample_rows(n_rows: int, keep: int, seed: int, y=None) -> np.ndarray:
     return np.sort(kept)
 
 
-def within_memory(X, y, X_test, schema, *, seed: int, on_notice=None):
+def within_memory(X, y, X_test, schema, *, seed: int, on_notice=None, rows: int | None = None):
     """(X, y): all training rows, or a seeded sample of them (stratified for classification)
     when their preprocessed folds would not fit in memory, said in a notice; refused when not
-    even MIN_ROWS would fit."""
+    even MIN_ROWS would fit. With `rows` (the rows an earlier run on the workdir used) that
+    many are drawn whatever memory is free now, so the run resumes on the same sample."""
+    if rows is not None:
+        if rows >= len(X):
+            return X, y
+        if on_notice is not None:
+            on_notice(f"resuming on the earlier run's seeded sample of {rows:,} of {len(X):,} rows")
+        return _sample(X, y, rows, seed, schema)
     check = check_memory(X, len(X_test), schema)
     if check.rows >= len(X):
         return X, y
@@ -133,5 +140,9 @@ def within_memory(X, y, X_test, schema, *, seed: int, on_notice=None):
         )
     if on_notice is not None:
         on_notice(check.notice(len(X)))
-    keep = sample_rows(len(X), check.rows, seed, y if schema.is_classification else None)
+    return _sample(X, y, check.rows, seed, schema)
+
+
+def _sample(X, y, rows: int, seed: int, schema):
+    keep = sample_rows(len(X), rows, seed, y if schema.is_classification else None)
     return X.iloc[keep].reset_index(drop=True), np.asarray(y)[keep]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict
+from dataclasses import fields
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,8 +26,6 @@ from .budget import Budget
 from .competition import Competition
 from .config import RunConfig
 from .ensemble import candidates
-from .exceptions import ConfigError
-from .exceptions import DataError
 from .exceptions import TrialFailed
 from .memory import within_memory
 from .metrics import get_metric
@@ -37,6 +36,9 @@ from .plan import resumed_plan
 from .preprocessing import build_preprocessor
 from .preprocessing import encode_target
 from .preprocessing import prepare_features
+from .results import finalize
+from .results import leaderboard
+from .results import write_leaderboard
 from .schema import DatasetSchema
 from .schema import infer_schema
 from .schema import labelled_rows
@@ -46,7 +48,10 @@ from .splits import n_folds
 from .workdir import RUN_FILE
 from .workdir import TARGET_FILE
 from .workdir import TEMPLATE_FILE
+from .workdir import check_resumable
+from .workdir import earlier_rows
 from .workdir import load_trials
+from .workdir import prepare_workdir
 from .workdir import read_run
 from .workdir import write_json
 
@@ -90,7 +95,10 @@ def build_objective(
 
 
 class AutoTab:
-    """Search façade. After `fit`: `schema_`, `workdir_`, `plan_` (RunPlan), `trials_`
+    """A whole run: `fit` searches, `finalize` ensembles the best trials and writes the
+    submission, the leaderboard and the report. `from_workdir` opens a finished (or stopped)
+    run without training, for `submit`, `report` and `leaderboard`. After either: `schema_`,
+    `workdir_`, `plan_` (RunPlan; None for a run older than the plan), `trials_`
     (TrialRecords)."""
 
     def __init__(
@@ -122,33 +130,17 @@ class AutoTab:
         for notice in schema.notices if self.on_notice is not None else ():
             self.on_notice(notice)  # what was dropped or read as missing, said before the run
         workdir = Path(cfg.workdir or default_workdir(comp.name))
-        _prepare_workdir(workdir)
-        X, y, X_test = training_data(comp, schema)
-        X, y = within_memory(X, y, X_test, schema, seed=cfg.seed, on_notice=self.on_notice)
-        if not self.fresh:
-            _check_resumable(workdir, cfg, y)
-        folds = make_splits(
-            y,
-            stratify=schema.is_classification,
-            n_splits=max(REPEATS * n_folds(cfg.test_size), cfg.n_splits or 0),  # see plan.py
-            test_size=cfg.test_size,
-            random_state=cfg.seed,
-            complete=True,
-        )
+        prepare_workdir(workdir)
+        X, y, X_test = self._training_rows(comp, schema, workdir)
+        # Enough folds for any plan (plan.py): the run plan then takes a prefix of them.
+        folds = self._folds(y, schema, max(REPEATS * n_folds(cfg.test_size), cfg.n_splits or 0))
         self.on_stage("preprocessing and loading models")
         stages = self._stages(schema, X, y, X_test, folds, workdir, comp.name)
         for thread in warming:
             thread.join()
         plan = self._plan(stages, budget, workdir, len(y))
         if plan.total_folds > len(folds):  # an earlier run's plan asked for more
-            folds = make_splits(
-                y,
-                stratify=schema.is_classification,
-                n_splits=plan.total_folds,
-                test_size=cfg.test_size,
-                random_state=cfg.seed,
-                complete=True,
-            )
+            folds = self._folds(y, schema, plan.total_folds)
         for stage in stages:
             k = plan.folds[stage.name]
             stage.objective.use_folds(k, plan.coverage(stage.name), folds)
@@ -170,6 +162,72 @@ class AutoTab:
         self._complete_best(stages, budget)
         self.trials_ = load_trials(workdir, self.storage)
         return self
+
+    @classmethod
+    def from_workdir(cls, workdir, *, storage: str | None = None) -> AutoTab:
+        """The run in `workdir` with its config, schema, plan and trials (no training)."""
+        workdir = Path(workdir)
+        run = read_run(workdir)
+        known = {f.name for f in fields(RunConfig)}
+        stored = {k: v for k, v in run.get("config", {}).items() if k in known}
+        stored.update(workdir=workdir, output=None, models=tuple(run["models"]))
+        automl = cls(RunConfig(**stored), storage=storage)
+        automl.schema_ = DatasetSchema.from_dict(run["schema"])
+        automl.workdir_ = workdir
+        automl.plan_ = RunPlan.from_dict(run["plan"]) if "plan" in run else None
+        automl.trials_ = load_trials(workdir, storage)
+        return automl
+
+    def finalize(self, *, top_k: int | None = None, output=None, report: bool = True):
+        """Ensemble the best `top_k` trials of each family (default: the config's), write the
+        submission (checked against the template) and the leaderboard, then the report;
+        returns the FinalResult."""
+        result = finalize(
+            self.workdir_,
+            top_k=top_k or self.config.top_k,
+            output=output or self.config.output,
+            storage=self.storage,
+        )
+        if report:
+            self.on_stage("report")
+            self.write_report()
+        return result
+
+    def write_leaderboard(self) -> None:
+        """The leaderboard files without an ensemble (a network-only search, say)."""
+        write_leaderboard(self.workdir_, self.trials_, [], None, self.schema_.metric)
+
+    def write_report(self):
+        """report.html and report.md; returns (html path, md path, plots)."""
+        from .report import write_report
+
+        return write_report(self.workdir_, self.storage)
+
+    def leaderboard(self) -> list:
+        """All trials, the completed best first, then the rest by number."""
+        return leaderboard(self.trials_)
+
+    def _training_rows(self, comp, schema, workdir: Path):
+        """(X, y, X_test): the labelled rows, or the memory guard's seeded sample of them (the
+        earlier run's sample when resuming), checked against the run being resumed."""
+        X, y, X_test = training_data(comp, schema)
+        earlier = None if self.fresh else earlier_rows(workdir)
+        X, y = within_memory(
+            X, y, X_test, schema, seed=self.config.seed, on_notice=self.on_notice, rows=earlier
+        )
+        if not self.fresh:
+            check_resumable(workdir, self.config, y)
+        return X, y, X_test
+
+    def _folds(self, y, schema, n_splits: int):
+        return make_splits(
+            y,
+            stratify=schema.is_classification,
+            n_splits=n_splits,
+            test_size=self.config.test_size,
+            random_state=self.config.seed,
+            complete=True,
+        )
 
     def _stages(self, schema, X, y, X_test, folds, workdir, comp_name):
         from .models import get_model
@@ -311,34 +369,6 @@ def _warm_up_workers(cfg: RunConfig) -> list:
     return threads
 
 
-# Settings that decide the folds: trials scored on other folds cannot join the same study.
-FOLD_SETTINGS = {"seed": "--seed", "test_size": "test_size"}
-
-
-def _check_resumable(workdir: Path, cfg: RunConfig, y) -> None:
-    """Refuse to resume a workdir whose earlier run drew other folds (another seed or training
-    data): its out-of-fold predictions would not line up with the new trials'."""
-    if not (workdir / RUN_FILE).is_file():
-        return
-    earlier = read_run(workdir).get("config", {})
-    for key, flag in FOLD_SETTINGS.items():
-        old, new = earlier.get(key), getattr(cfg, key)
-        if old is not None and old != new:
-            raise ConfigError(
-                f"{flag} is {new}, but the trials in {workdir} were scored with {old}; "
-                f"pass {flag} {old} to resume, or --fresh (or another --workdir) to start over"
-            )
-    target_file = workdir / TARGET_FILE
-    if target_file.is_file():
-        old_y = np.load(target_file, allow_pickle=False)
-        if old_y.shape != np.shape(y) or not np.array_equal(old_y, y):
-            raise DataError(
-                f"the training data differs from the run whose trials are in {workdir} "
-                f"({len(old_y)} rows then, {len(y)} now, or other targets); pass --fresh "
-                "(or another --workdir) to start over"
-            )
-
-
 def _stored_plan(workdir: Path, stages) -> dict | None:
     """The plan an earlier run on this workdir followed, else the one stored with the study
     by another worker; for trials of a version before the plan, every family on the folds
@@ -350,9 +380,7 @@ def _stored_plan(workdir: Path, stages) -> dict | None:
         stored = stage.store.shared_plan(stage.optimizer.study)
         if stored is not None:
             return stored
-    finished = any(
-        t.state.is_finished() for s in stages for t in s.optimizer.study.get_trials(deepcopy=False)
-    )
+    finished = any(r.state.finished for s in stages for r in s.store.records(s.optimizer.study))
     if not (run or finished):
         return None
     config = run.get("config", {})
@@ -363,15 +391,3 @@ def _stored_plan(workdir: Path, stages) -> dict | None:
         "total_folds": full_coverage(n_splits, test_size),
         "shares": {s.name: 1.0 for s in stages},
     }
-
-
-def _prepare_workdir(workdir: Path) -> None:
-    try:
-        workdir.mkdir(parents=True, exist_ok=True)
-        probe = workdir / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise DataError(
-            f"workdir {workdir} cannot be written ({exc.strerror}); pass a writable --workdir"
-        ) from None

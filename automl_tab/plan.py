@@ -50,7 +50,8 @@ class FamilyCost:
     target_trials: trials (at the default's cost) the family should afford in its share;
     converged: whether the probe fit stopped by itself rather than at its time cap;
     work_rate: for networks, weights x members x rows trained per second (None for others);
-    epochs: the epochs (boosting rounds) the probe's fits ran before they stopped (median).
+    epochs: the epochs (boosting rounds) the probe's fits ran before they stopped (median;
+    a lower bound when the probe was cut by its deadline).
     """
 
     setup_seconds: float

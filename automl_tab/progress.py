@@ -10,9 +10,31 @@ import time
 
 import click
 
+from .search.trial import TrialState
+
 
 def fmt_value(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+# One wording of a trial for every place that prints one: the live log, `leaderboard`, and the
+# leaderboard after a run.
+
+
+def trial_result(record) -> str:
+    """'mean ± std' of a completed trial's fold scores, else its state and why."""
+    if record.state == TrialState.COMPLETE:
+        return f"{record.score:.5f} ± {record.score_std:.5f}"
+    state = "failed" if record.state == TrialState.FAIL else str(record.state).lower()
+    return f"{state} ({record.fail_reason})" if record.fail_reason else state
+
+
+def params_text(params: dict) -> str:
+    return " ".join(f"{k}={fmt_value(v)}" for k, v in params.items())
+
+
+def trial_name(record) -> str:
+    return f"{record.model:>4} trial {record.number:>3}"
 
 
 class RunProgress:
@@ -84,19 +106,15 @@ class RunProgress:
 
     def trial(self, record):
         self.done += 1
-        if record.state == "COMPLETE":
-            if self.best is None or record.loss < self.best.loss:
-                self.best = record
-            result = f"{record.score:.5f} ± {record.score_std:.5f}"
-        else:
-            result = f"failed ({record.fail_reason})"
+        complete = record.state == TrialState.COMPLETE
+        if complete and (self.best is None or record.loss < self.best.loss):
+            self.best = record
         best = "-"
         if self.best is not None:
             best = f"{self.best.score:.5f} ({self.best.model} #{self.best.number})"
-        params = " ".join(f"{k}={fmt_value(v)}" for k, v in record.params.items())
         self.echo(
-            f"{record.model:>4} trial {record.number:>3} | {result} | best {best} | "
-            f"{self.elapsed():.0f}/{self.budget:.0f}s | {params}"
+            f"{trial_name(record)} | {trial_result(record)} | best {best} | "
+            f"{self.elapsed():.0f}/{self.budget:.0f}s | {params_text(record.params)}"
         )
         self._refresh()
 

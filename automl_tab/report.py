@@ -24,6 +24,7 @@ from .metrics import get_metric
 from .plan import RunPlan
 from .results import leaderboard
 from .schema import DatasetSchema
+from .search.trial import TrialState
 from .splits import make_splits
 from .splits import n_folds
 from .workdir import TARGET_FILE
@@ -123,7 +124,7 @@ def write_report(workdir: Path, storage: str | None = None) -> tuple[Path, Path,
     _convergence(report, plt, records, metric)
     _parameters(report, plt, records, metric)
     _importance(report, plt, workdir, run, storage)
-    _learning_curves(report, plt, workdir, records)
+    _learning_curves(report, plt, workdir, records, run, storage)
     if ensemble_oof is not None:
         y = np.load(workdir / TARGET_FILE)
         _diagnostics(report, plt, schema, y, ensemble_oof)
@@ -176,7 +177,7 @@ def _leaderboard_section(report, records, board, metric):
                 "seconds": _num(r.duration, 1),
             }
         )
-    failed = sum(r.state == "FAIL" for r in records)
+    failed = sum(r.state == TrialState.FAIL for r in records)
     report.add("p", f"{len(records)} trials ({failed} failed); the 25 best and the rest by number.")
     report.add("table", pd.DataFrame(rows))
 
@@ -227,7 +228,11 @@ def _ensemble_section(report, workdir, run, schema, metric, board, storage):
 
 
 def _completed(records, family=None):
-    return [r for r in records if r.state == "COMPLETE" and (family is None or r.model == family)]
+    return [
+        r
+        for r in records
+        if r.state == TrialState.COMPLETE and (family is None or r.model == family)
+    ]
 
 
 def _convergence(report, plt, records, metric):
@@ -307,11 +312,11 @@ def _importance(report, plt, workdir, run, storage):
         )
 
 
-def _learning_curves(report, plt, workdir, records):
+def _learning_curves(report, plt, workdir, records, run, storage):
     from .models import MODEL_REGISTRY
 
-    for family, store in open_stores(workdir).items():
-        if getattr(MODEL_REGISTRY.get(family), "has_learning_curves", False):
+    for family, store in open_stores(workdir, storage, run).items():
+        if family in MODEL_REGISTRY and MODEL_REGISTRY[family].has_learning_curves:
             _family_curves(report, plt, store, records)
 
 

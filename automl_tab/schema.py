@@ -227,6 +227,10 @@ def _task_and_labelled_rows(meta: dict, train, target: str, preds, notices: list
             f"warning: dropped {int(infinite.sum())} train rows whose {target!r} is not a "
             f"finite number (e.g. {train.loc[infinite, target].iloc[0]!r})"
         )
+        if not labelled.any():
+            raise DataError(
+                f"train.csv has no row whose {target!r} is a finite number; nothing to learn from"
+            )
     return task, labelled, n_unlabelled
 
 

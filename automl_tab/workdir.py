@@ -1,15 +1,20 @@
-"""The files of a workdir: their names, atomic writes, run.json and the trial stores."""
+"""The files of a workdir: their names, atomic writes, run.json, the trial stores, and
+whether an earlier run there can be resumed."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .exceptions import ConfigError
 from .exceptions import DataError
-from .search.trial import TrialRecord
+
+if TYPE_CHECKING:  # a type only: importing the search package here would load all of it
+    from .search.trial import TrialRecord
 
 RUN_FILE = "run.json"
 TEMPLATE_FILE = "sample_submission.csv"
@@ -59,3 +64,54 @@ def load_trials(workdir: Path, storage: str | None = None) -> list[TrialRecord]:
     for store in open_stores(workdir, storage).values():
         records += store.records()
     return records
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Create `workdir` and make sure it can be written, before any work is done."""
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        probe = workdir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise DataError(
+            f"workdir {workdir} cannot be written ({exc.strerror}); pass a writable --workdir"
+        ) from None
+
+
+# Settings that decide the folds: trials scored on other folds cannot join the same study.
+FOLD_SETTINGS = {"seed": "--seed", "test_size": "test_size"}
+
+
+def earlier_rows(workdir: Path) -> int | None:
+    """The training rows of the run whose trials are in `workdir` (its target.npy), or None:
+    a run sampled for memory resumes on that sample, not on one sized to the memory free now
+    (which would differ, and refuse the resume as other training data)."""
+    target_file = workdir / TARGET_FILE
+    if not target_file.is_file():
+        return None
+    return int(np.load(target_file, mmap_mode="r", allow_pickle=False).shape[0])
+
+
+def check_resumable(workdir: Path, cfg, y) -> None:
+    """Refuse to resume a workdir whose earlier run drew other folds (another seed or training
+    data): its out-of-fold predictions would not line up with the new trials'."""
+    if not (workdir / RUN_FILE).is_file():
+        return
+    earlier = read_run(workdir).get("config", {})
+    for key, flag in FOLD_SETTINGS.items():
+        old, new = earlier.get(key), getattr(cfg, key)
+        if old is not None and old != new:
+            raise ConfigError(
+                f"{flag} is {new}, but the trials in {workdir} were scored with {old}; "
+                f"pass {flag} {old} to resume, or --fresh (or another --workdir) to start over"
+            )
+    target_file = workdir / TARGET_FILE
+    if target_file.is_file():
+        old_y = np.load(target_file, allow_pickle=False)
+        if old_y.shape != np.shape(y) or not np.array_equal(old_y, y):
+            raise DataError(
+                f"the training data differs from the run whose trials are in {workdir} "
+                f"({len(old_y)} rows then, {len(y)} now, or other targets); pass --fresh "
+                "(or another --workdir) to start over"
+            )

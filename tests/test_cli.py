@@ -105,6 +105,7 @@ def test_lightgbm_run_then_leaderboard_and_submit(multiclass_comp, tmp_path):
     assert list(again.columns) == list(sample.columns) and len(again) == len(sample)
 
 
+@pytest.mark.slow  # a benchmark command: minutes of CPU, CI runs it
 def test_bench_tabulates_cv_and_holdout(multiclass_comp, tmp_path):
     out = tmp_path / "bench.md"
     result, log = invoke(
@@ -151,6 +152,7 @@ def test_holdout_score_matches_the_metric_definitions(tmp_path):
     assert holdout_score(tmp_path, sub, meta) == pytest.approx(expected)
 
 
+@pytest.mark.slow  # a benchmark command: minutes of CPU, CI runs it
 def test_bench_nn_compares_the_course_loop_with_ours(multiclass_comp, monkeypatch):
     from automl_tab import bench_nn
 
@@ -162,7 +164,7 @@ def test_bench_nn_compares_the_course_loop_with_ours(multiclass_comp, monkeypatc
     result, log = invoke("bench-nn", multiclass_comp, "--n-configs", "1")
     assert result.exit_code == 0, log
     lines = log.strip().splitlines()
-    assert lines[-3].startswith("nn-memory trials=1 ") and "workers_replaced=0" in lines[-3]
+    assert lines[-3].startswith("nn-memory trials=1 ") and "workers_gone=0" in lines[-3]
     ours = dict(item.split("=") for item in lines[-2].split()[1:])
     assert lines[-2].startswith("nn-ours configs=1 ")
     assert float(ours["mean_seconds"]) > float(ours["mean_trace_seconds"]) >= 0
@@ -177,6 +179,7 @@ def test_bench_nn_compares_the_course_loop_with_ours(multiclass_comp, monkeypatc
     assert 0 < float(fields["loss_ours"]) < 2 * float(fields["loss_ref"])
 
 
+@pytest.mark.slow  # a benchmark command: minutes of CPU, CI runs it
 def test_bench_recipe_tabulates_each_variant_against_the_baseline(multiclass_comp):
     from automl_tab.bench_recipe import sample_params
 
@@ -195,6 +198,7 @@ def test_bench_recipe_tabulates_each_variant_against_the_baseline(multiclass_com
     assert refused.exit_code == 1 and "--variants wings unknown" in log
 
 
+@pytest.mark.slow  # a benchmark command: minutes of CPU, CI runs it
 def test_bench_scale_generates_a_learnable_competition_and_runs_it(tmp_path):
     folder, out = tmp_path / "synthetic", tmp_path / "scale.json"
     result, log = invoke(

@@ -56,7 +56,7 @@ def test_rare_class_falls_back_to_plain_folds():
     error here) and give unbalanced folds; the plain K-fold is used, every row validated once."""
     y = np.array([0] * 30 + [1] * 2)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", UserWarning)
         folds = make_splits(
             y, stratify=True, n_splits=2, test_size=0.2, random_state=0, complete=True
         )

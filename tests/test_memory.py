@@ -38,6 +38,11 @@ def test_too_little_memory_gives_a_seeded_stratified_sample_and_says_so(binary_c
     assert len(X2) == len(y2) == 100 and X2.equals(again)
     assert abs(y2.mean() - y.mean()) < 0.02  # stratified
     assert "sample of 100 of 160 training rows" in notices[0] and "GiB are available" in notices[0]
+    # Resumed with more memory free: the earlier run's 100 rows again, the same ones.
+    monkeypatch.setattr(memory, "available_bytes", lambda: 100 * room)
+    resumed, _ = memory.within_memory(X, y, X_test, schema, seed=3, rows=100)
+    assert resumed.equals(X2)
+    assert memory.within_memory(X, y, X_test, schema, seed=3)[0] is X
 
 
 def test_refused_in_one_line_when_not_even_a_small_sample_fits(binary_comp, monkeypatch):

@@ -5,6 +5,7 @@ import inspect
 import numpy as np
 import pytest
 
+from automl_tab.config import RunConfig
 from automl_tab.exceptions import ConfigError
 from automl_tab.exceptions import NotFittedError
 from automl_tab.models import MODEL_REGISTRY
@@ -30,6 +31,10 @@ def _data(task: str, n: int = 160, seed: int = 0):
 def test_the_registry_name_and_the_protocol(name):
     model_cls = get_model(name)
     assert model_cls.name == name and isinstance(model_cls(), TabularModel)
+    # What the pipeline and the report read from a family, declared by each.
+    assert model_cls.optimizer_backend in (None, "optuna", "bayes_opt")
+    assert isinstance(model_cls.has_learning_curves, bool)
+    assert isinstance(model_cls.fixed_options(RunConfig()), dict)
     with pytest.raises(ConfigError, match="unknown"):
         get_model(name + "-nope")
 

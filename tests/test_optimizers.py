@@ -2,6 +2,7 @@ import numpy as np
 import optuna
 import pytest
 
+from automl_tab.search.optimizers import AskTell
 from automl_tab.search.optimizers import get_optimizer
 from automl_tab.search.store import TrialStore
 from automl_tab.space import Categorical
@@ -27,6 +28,7 @@ def toy_loss(params):
 def search(backend, n, seed=0, study=None):
     study = study or optuna.create_study(direction="minimize")
     opt = get_optimizer(backend, study, SPACE, seed=seed, init_points=3)
+    assert isinstance(opt, AskTell)  # the protocol the runner relies on
     asked = []
     for _ in range(n):
         number, params = opt.ask()

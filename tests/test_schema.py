@@ -202,6 +202,14 @@ def test_regression_rows_whose_target_is_not_finite_are_dropped(regression_comp)
     assert labelled_rows(comp.train["label"], s.task).sum() == 158
 
 
+def test_a_regression_whose_every_target_is_infinite_is_refused(regression_comp):
+    train = pd.read_csv(regression_comp / "train.csv", dtype=str)
+    train["label"] = "inf"
+    train.to_csv(regression_comp / "train.csv", index=False)
+    with pytest.raises(DataError, match="no row whose 'label' is a finite number"):
+        infer_schema(load_competition(regression_comp, task="regression"))
+
+
 def test_a_table_without_a_usable_feature_is_refused(binary_comp):
     for name in ("train.csv", "test.csv"):
         frame = pd.read_csv(binary_comp / name)

@@ -19,6 +19,11 @@ class TabularModel(Protocol):
     raises NotFittedError before fit. tests/test_models.py holds every family to this."""
 
     name: ClassVar[str]
+    optimizer_backend: ClassVar[str | None]  # None: the run's --backend
+    has_learning_curves: ClassVar[bool]  # the report plots its epochs
+
+    @classmethod
+    def fixed_options(cls, config) -> dict: ...
 
     @classmethod
     def search_space(cls) -> SearchSpace: ...

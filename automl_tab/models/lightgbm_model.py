@@ -70,6 +70,7 @@ class LightGBMModel:
     min_epochs = 20
     # Always tuned with Optuna's TPE: --backend chooses the networks' optimizer only.
     optimizer_backend = "optuna"
+    has_learning_curves = False  # boosting rounds: the report shows no curves for them
 
     @classmethod
     def fixed_options(cls, config) -> dict:

@@ -113,9 +113,9 @@ def _release_freed_memory() -> None:
 
 
 def live_workers_rss_mb() -> tuple[float, int]:
-    """(resident memory of the fold workers alive now, workers replaced so far): a worker
-    that loky replaced keeps its last figure in `worker_rss_mb`, and counting it as well
-    doubled bench-nn's memory growth."""
+    """(resident memory of the fold workers alive now, workers gone so far): a worker that
+    loky replaced (its leak check) or shut down (idle for 300 s) keeps its last figure in
+    `worker_rss_mb`, and counting it as well doubled bench-nn's memory growth."""
     import psutil
 
     alive = {pid: rss for pid, rss in worker_rss_mb.items() if psutil.pid_exists(pid)}

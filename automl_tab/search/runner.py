@@ -27,6 +27,7 @@ from ..exceptions import TrialFailed
 from ..metrics import selection_metric
 from .store import TrialStore
 from .trial import TrialRecord
+from .trial import TrialState
 
 MAX_CONSECUTIVE_FAILURES = 5
 WAIT_SECONDS = 1.0
@@ -53,10 +54,12 @@ class Stage:
     def counts(self) -> tuple[int, int]:
         """(completed, running) trials of the study, all workers included."""
         states = [r.state for r in self.store.records(self.optimizer.study)]
-        return states.count("COMPLETE"), states.count("RUNNING")
+        return states.count(TrialState.COMPLETE), states.count(TrialState.RUNNING)
 
     def completed(self) -> list[TrialRecord]:
-        done = [r for r in self.store.records(self.optimizer.study) if r.state == "COMPLETE"]
+        done = [
+            r for r in self.store.records(self.optimizer.study) if r.state == TrialState.COMPLETE
+        ]
         return sorted(done, key=lambda r: (r.loss, r.number))
 
     def completion_seconds(self, record: TrialRecord) -> float:

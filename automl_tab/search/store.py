@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .trial import TrialRecord
+from .trial import TrialState
 
 STUDY_FILE = "study.db"
 # A running trial records a heartbeat this often; one silent for GRACE_SECONDS belongs to a
@@ -173,7 +174,7 @@ class TrialStore:
         too few distinct values to tell."""
         optuna = _optuna()
         study = self.open_study()
-        if sum(r.state == "COMPLETE" for r in self.records(study)) < min_trials:
+        if sum(r.state == TrialState.COMPLETE for r in self.records(study)) < min_trials:
             return None
         try:
             with warnings.catch_warnings():
@@ -195,7 +196,7 @@ def to_record(trial, model: str) -> TrialRecord:
     duration = trial.duration.total_seconds() if trial.duration is not None else None
     return TrialRecord(
         number=trial.number,
-        state=trial.state.name,
+        state=TrialState(trial.state.name),
         params=dict(trial.params),
         model=model,
         score=attrs.get("score"),

@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
+
+
+class TrialState(str, Enum):
+    """A trial's state as the store keeps it (equal to its name as a string, for JSON)."""
+
+    RUNNING = "RUNNING"
+    WAITING = "WAITING"
+    COMPLETE = "COMPLETE"
+    FAIL = "FAIL"
+    PRUNED = "PRUNED"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def finished(self) -> bool:
+        return self in (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 
 
 @dataclass(frozen=True)
@@ -13,7 +31,7 @@ class TrialRecord:
     what the optimizers minimise (the score negated when greater is better)."""
 
     number: int
-    state: str  # COMPLETE, FAIL, RUNNING, WAITING, PRUNED
+    state: TrialState
     params: dict
     model: str = "nn"
     score: float | None = None
@@ -28,7 +46,7 @@ class TrialRecord:
     def to_dict(self) -> dict:
         return {
             "number": self.number,
-            "state": self.state,
+            "state": str(self.state),
             "model": self.model,
             "score": self.score,
             "score_std": self.score_std,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ...exceptions import ConfigError
+from .base import AskTell
 from .base import StudyOptimizer
 
 
-def get_optimizer(backend: str, study, space, *, seed: int, init_points: int) -> StudyOptimizer:
+def get_optimizer(backend: str, study, space, *, seed: int, init_points: int) -> AskTell:
     if backend == "optuna":
         from .optuna_backend import OptunaOptimizer
 
@@ -18,4 +19,4 @@ def get_optimizer(backend: str, study, space, *, seed: int, init_points: int) ->
     raise ConfigError(f"--backend {backend!r} is unknown; use 'optuna' or 'bayes_opt'")
 
 
-__all__ = ["StudyOptimizer", "get_optimizer"]
+__all__ = ["AskTell", "StudyOptimizer", "get_optimizer"]

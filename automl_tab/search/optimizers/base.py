@@ -10,6 +10,8 @@ import contextlib
 import math
 import threading
 import warnings
+from typing import Protocol
+from typing import runtime_checkable
 
 from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
@@ -36,8 +38,28 @@ def to_distributions(space: SearchSpace) -> dict:
     return out
 
 
+@runtime_checkable
+class AskTell(Protocol):
+    """What the runner asks of an optimizer backend: `ask` starts a trial (a queued
+    configuration first), `tell` records its loss and attributes, `fail` its reason; the
+    study is where the trials live (the store reads it)."""
+
+    study: object
+
+    def enqueue(self, params: dict) -> None: ...
+
+    def ask(self) -> tuple[int, dict]: ...
+
+    def tell(self, number: int, loss: float, attrs: dict | None = None) -> None: ...
+
+    def fail(self, number: int, reason: str, attrs: dict | None = None) -> None: ...
+
+    def running(self) -> list[int]: ...
+
+
 class StudyOptimizer:
-    """`ask() -> (number, params)`, then `tell(number, loss, attrs)` or `fail(number, reason)`."""
+    """AskTell over an Optuna study: `ask() -> (number, params)`, then `tell(number, loss,
+    attrs)` or `fail(number, reason)`; subclasses only `_propose`."""
 
     def __init__(self, study, space: SearchSpace, *, seed: int = 0, init_points: int = 5):
         self.study = study
