@@ -7,9 +7,11 @@ from dataclasses import field
 from pathlib import Path
 
 from .exceptions import ConfigError
+from .models import MODEL_REGISTRY
+from .search.optimizers import BACKENDS as BACKEND_REGISTRY
 
-BACKENDS = ("optuna", "bayes_opt")
-MODELS = ("nn", "lgbm")
+BACKENDS = tuple(BACKEND_REGISTRY)
+MODELS = tuple(MODEL_REGISTRY)
 
 
 def _check(name: str, value, ok: bool, rule: str, fix: str):

@@ -11,13 +11,10 @@ original one.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from dataclasses import fields
 from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
 
 from . import __version__
 from .budget import COMPLETION_MARGIN
@@ -53,9 +50,9 @@ from .workdir import earlier_rows
 from .workdir import load_trials
 from .workdir import prepare_workdir
 from .workdir import read_run
+from .workdir import save_array_atomic
+from .workdir import write_atomic
 from .workdir import write_json
-
-FAMILY_ORDER = ("lgbm", "nn")  # the quick baseline first
 
 
 def default_workdir(comp_name: str) -> Path:
@@ -73,25 +70,28 @@ def training_data(comp: Competition, schema: DatasetSchema):
 
 
 def build_objective(
-    model_cls, schema: DatasetSchema, X, y, X_test, folds, *, preprocessing=None, **options
+    model_cls,
+    schema: DatasetSchema,
+    X,
+    y,
+    X_test,
+    folds,
+    *,
+    preprocessing=None,
+    cache: dict | None = None,
+    **options,
 ):
     """The Objective of one model family on these folds, with the schema's task and metric
-    (`preprocessing`: options of build_preprocessor)."""
-    from .search import Objective
+    (`preprocessing`: options of build_preprocessor; `cache`: preprocessed folds shared with
+    other families on the same folds; `options`: Objective's keywords)."""
+    from .search.objective import Objective
+    from .search.objective import TaskFacts
+    from .search.objective import TrainingData
 
-    return Objective(
-        model_cls,
-        X=X,
-        y=y,
-        X_test=X_test,
-        preprocessor=build_preprocessor(schema, **(preprocessing or {})),
-        splits=folds,
-        metric=get_metric(schema.metric),
-        task=schema.task,
-        n_classes=len(schema.classes or ()),
-        log_target=schema.log_target,
-        **options,
-    )
+    preprocessor = build_preprocessor(schema, **(preprocessing or {}))
+    data = TrainingData(X, y, X_test, preprocessor, folds, {} if cache is None else cache)
+    facts = TaskFacts(schema.task, len(schema.classes or ()), schema.log_target)
+    return Objective(model_cls, data, facts, get_metric(schema.metric), **options)
 
 
 class AutoTab:
@@ -230,6 +230,7 @@ class AutoTab:
         )
 
     def _stages(self, schema, X, y, X_test, folds, workdir, comp_name):
+        from .models import MODEL_REGISTRY
         from .models import get_model
         from .search import TrialStore
         from .search.optimizers import get_optimizer
@@ -238,7 +239,7 @@ class AutoTab:
         cfg = self.config
         cache: dict = {}  # preprocessed folds, shared by the families
         stages = []
-        for name in sorted(cfg.models, key=FAMILY_ORDER.index):
+        for name in sorted(cfg.models, key=list(MODEL_REGISTRY).index):
             model_cls = get_model(name)
             store = TrialStore(workdir, name, self.storage, comp_name)
             if self.fresh:
@@ -249,6 +250,7 @@ class AutoTab:
                 model_cls.search_space(),
                 seed=cfg.seed,
                 init_points=cfg.init_points,
+                heartbeat=store.heartbeat,
             )
             optimizer.enqueue(model_cls.default_params(len(y)))
             options = model_cls.fixed_options(cfg)
@@ -333,11 +335,9 @@ class AutoTab:
             stage.store.save_full(record.number, full_oof, full_test)
 
     def _save_run(self, workdir: Path, comp, schema: DatasetSchema, y, plan: RunPlan) -> None:
-        tag = f".{os.getpid()}.tmp"
-        comp.sample_submission.to_csv(workdir / (TEMPLATE_FILE + tag), index=False)
-        os.replace(workdir / (TEMPLATE_FILE + tag), workdir / TEMPLATE_FILE)
-        np.save(workdir / (TARGET_FILE + tag + ".npy"), y)
-        os.replace(workdir / (TARGET_FILE + tag + ".npy"), workdir / TARGET_FILE)
+        template = comp.sample_submission
+        write_atomic(workdir / TEMPLATE_FILE, lambda tmp: template.to_csv(tmp, index=False))
+        save_array_atomic(workdir / TARGET_FILE, y)
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.config).items()}
         run = {
             "automl_tab_version": __version__,

@@ -21,13 +21,27 @@ TEMPLATE_FILE = "sample_submission.csv"
 TARGET_FILE = "target.npy"
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it into place: a reader
-    (or a crash) never sees half a file, and several workers may write at once."""
+def write_atomic(path: Path, write) -> None:
+    """Call `write(tmp)` on a temporary file beside `path`, then rename it into place: a
+    reader (or a crash) never sees half a file, and several workers may write at once."""
     path = Path(path)
     tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def save_array_atomic(path: Path, array: np.ndarray) -> None:
+    """np.save, atomically (through an open file: np.save would add ".npy" to the name)."""
+
+    def save(tmp: Path) -> None:
+        with open(tmp, "wb") as file:
+            np.save(file, array)
+
+    write_atomic(path, save)
 
 
 def write_json(path: Path, data) -> None:

@@ -1,72 +1,9 @@
-"""Small generated competitions in Kaggle layout, written to tmp_path."""
+"""Fixtures: small generated competitions in Kaggle layout, written to tmp_path."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
 import pytest
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
-
-def make_frame(n: int, task: str, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    x1 = rng.normal(size=n)
-    x2 = rng.lognormal(size=n)
-    color = rng.choice(["red", "green", "blue"], size=n)
-    level = rng.integers(1, 4, size=n)
-    signal = 2 * x1 + (color == "red") - 0.5 * level
-    frame = pd.DataFrame(
-        {
-            "id": np.arange(1, n + 1),
-            "x1": x1.round(4),
-            "x2": x2.round(4),
-            "color": color,
-            "level": level,
-        }
-    )
-    frame.loc[rng.random(n) < 0.1, "x2"] = np.nan
-    frame.loc[rng.random(n) < 0.05, "color"] = np.nan
-    if task == "binary":
-        frame["label"] = np.where(signal + rng.normal(scale=0.5, size=n) > 0, "yes", "no")
-    elif task == "multiclass":
-        frame["label"] = np.select([signal < -0.7, signal < 0.7], ["a", "b"], "c")
-    else:
-        frame["label"] = (10 * np.exp(0.3 * signal + rng.normal(scale=0.1, size=n))).round(3)
-    return frame
-
-
-def write_competition(
-    root: Path,
-    task: str = "binary",
-    n: int = 160,
-    n_test: int = 60,
-    seed: int = 0,
-    meta: dict | None = None,
-    proba: bool = False,
-) -> Path:
-    """A folder with train.csv, test.csv, sample_submission.csv (and competition.json)."""
-    root.mkdir(parents=True, exist_ok=True)
-    frame = make_frame(n + n_test, task, seed)
-    train, test = frame.iloc[:n], frame.iloc[n:].drop(columns="label")
-    train.to_csv(root / "train.csv", index=False)
-    test.to_csv(root / "test.csv", index=False)
-    if task == "multiclass":
-        sample = pd.DataFrame({"id": test["id"], "a": 1 / 3, "b": 1 / 3, "c": 1 / 3})
-    elif task == "binary" and proba:
-        sample = pd.DataFrame({"id": test["id"], "label": 0.5})
-    elif task == "binary":
-        sample = pd.DataFrame({"id": test["id"], "label": "no"})
-    else:
-        sample = pd.DataFrame({"id": test["id"], "label": 10.0})
-    sample.to_csv(root / "sample_submission.csv", index=False)
-    frame.iloc[n:][["id", "label"]].to_csv(root / "solution.csv", index=False)  # the answer key
-    if meta is not None:
-        (root / "competition.json").write_text(json.dumps(meta))
-    return root
+from helpers import write_competition
 
 
 @pytest.fixture

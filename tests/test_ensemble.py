@@ -1,6 +1,9 @@
+"""The ensemble: greedy weights on out-of-fold predictions, candidates and their policy."""
+
 import numpy as np
 
 from automl_tab.ensemble import blend
+from automl_tab.ensemble import candidates
 from automl_tab.ensemble import greedy_weights
 from automl_tab.ensemble import oof_score
 from automl_tab.ensemble import top_trials
@@ -86,3 +89,21 @@ def test_a_partial_trial_stays_only_if_it_beats_its_familys_completed_ones():
     assert kept_full == [False, True, True]
     no_completed = [False] * 4
     assert without_weaker_partials(pool, no_completed)[0] == pool
+
+
+def record(model, number, loss):
+    return TrialRecord(number=number, state="COMPLETE", params={}, model=model, loss=loss)
+
+
+def test_candidates_interleave_the_families_by_rank():
+    records = [record("nn", 0, 0.5), record("nn", 1, 0.4), record("lgbm", 0, 0.3)]
+    records += [record("lgbm", 1, 0.35), record("lgbm", 2, 0.9), record("nn", 2, 0.45)]
+    picked = [(r.model, r.number) for r in candidates(records, 2)]
+    assert picked == [("lgbm", 0), ("nn", 1), ("lgbm", 1), ("nn", 2)]
+
+
+def test_greedy_keeps_the_best_round():
+    y = np.array([0.0, 0.0, 1.0, 1.0])
+    exact, off = y.copy(), y + 0.5
+    weights = greedy_weights(get_metric("rmse"), y, [exact, off], rounds=5)
+    assert weights.tolist() == [1.0, 0.0]

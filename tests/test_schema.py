@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_competition
+from helpers import write_competition
 
 from automl_tab import load_competition
 from automl_tab.exceptions import DataError

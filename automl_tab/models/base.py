@@ -13,10 +13,12 @@ from ..space import SearchSpace
 
 @runtime_checkable
 class TabularModel(Protocol):
-    """Lifecycle: __init__(**params, **context) stores only, its defaults are
-    default_params(); fit(...) returns self and sets learned attributes ending in "_";
-    predict gives probabilities (n, k) for classification or values for regression, and
-    raises NotFittedError before fit. tests/test_models.py holds every family to this."""
+    """Lifecycle: __init__ stores only: the searched params (its defaults are
+    default_params()), the fixed options, then the data facts task and n_classes, the
+    random_state and the deadline (search.objective.FoldSetup passes them apart from the
+    params); fit(...) returns self and sets learned attributes ending in "_"; predict gives
+    probabilities (n, k) for classification or values for regression, and raises
+    NotFittedError before fit. tests/models/test_contract.py holds every family to this."""
 
     name: ClassVar[str]
     optimizer_backend: ClassVar[str | None]  # None: the run's --backend

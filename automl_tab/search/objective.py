@@ -23,13 +23,42 @@ from .trial import TrialResult
 PROBE_SECONDS = 1.0
 
 
-def fit_and_predict(model_cls, options: dict, X_tr, y_tr, X_va, y_va, X_te) -> tuple:
+@dataclass(frozen=True)
+class TaskFacts:
+    """What every model is told about the data beside its searched params (as SciKeras
+    passes `meta`): the task, the number of classes, and whether the target is fitted on a
+    log scale (the objective transforms it; the model never sees that flag)."""
+
+    task: str
+    n_classes: int
+    log_target: bool = False
+
+
+@dataclass(frozen=True)
+class FoldSetup:
+    """One fold's model settings apart from the searched params: the family's fixed options
+    (which win over a searched param of the same name), the data facts, the fold's seed and
+    its deadline."""
+
+    options: dict
+    facts: TaskFacts
+    random_state: int
+    deadline: float | None
+
+    def model_kwargs(self, params: dict) -> dict:
+        """The constructor's keyword arguments: params and options, then the facts."""
+        facts = {"task": self.facts.task, "n_classes": self.facts.n_classes}
+        context = {"random_state": self.random_state, "deadline": self.deadline}
+        return {**params, **self.options, **facts, **context}
+
+
+def fit_and_predict(model_cls, params: dict, setup: FoldSetup, X_tr, y_tr, X_va, y_va, X_te):
     """Fit one fold's model; returns (valid_pred, test_pred, best_epoch, history, seconds).
 
     A module-level function of plain arguments, so a fold worker process can run it.
     """
     started = time.monotonic()
-    model = model_cls(**options).fit(X_tr, y_tr, X_va, y_va)
+    model = model_cls(**setup.model_kwargs(params)).fit(X_tr, y_tr, X_va, y_va)
     valid_pred, test_pred = model.predict(X_va), model.predict(X_te)
     epoch = int(getattr(model, "best_epoch_", 0))
     return valid_pred, test_pred, epoch, getattr(model, "history_", {}), time.monotonic() - started
@@ -44,61 +73,62 @@ def split_seed(seed: int, number: int, split: int) -> int:
 KEEP_FOLD_BYTES = 512 * 2**20
 
 
+@dataclass
+class TrainingData:
+    """The rows a family's trials are scored on: prepared features, the encoded target, the
+    test features, the unfitted preprocessor (cloned and fitted per split), the folds shared
+    by all trials (see splits.make_splits), and the preprocessed folds, which do not depend
+    on the model: families on the same folds share one `cache`."""
+
+    X: object
+    y: np.ndarray
+    X_test: object
+    preprocessor: object
+    splits: list
+    cache: dict = field(default_factory=dict)
+
+
 class Objective:
     """Callable `objective(params, number=..., deadline=...) -> TrialResult`.
 
     Args:
-        model_cls: a TabularModel class; built with params plus the task context.
-        X, y: prepared training features (DataFrame) and encoded target.
-        X_test: prepared test features.
-        preprocessor: unfitted transformer; cloned and fitted per split (cached, since it does
-            not depend on trial params).
-        splits: (train_idx, valid_idx) folds shared by all trials; a trial is scored on the
-            first `n_splits`, and `complete` fits the rest (see splits.make_splits).
-        n_splits: how many folds the search scores on (default: all).
+        model_cls: a TabularModel class, built per fold with params, `model_options` and
+            the data facts (see FoldSetup).
+        data: the rows, folds and preprocessor (TrainingData).
+        facts: the task, classes and log target (TaskFacts).
         metric: the competition metric.
-        task, n_classes, log_target: from the schema.
         model_options: fixed model settings (max_epochs, patience).
         seed: the run's master seed.
-        cache: a dict shared with other objectives on the same folds and data.
+        n_splits: how many of the folds the search scores on (default: all); `complete`
+            fits the rest.
     """
 
     def __init__(
         self,
         model_cls,
-        *,
-        X,
-        y,
-        X_test,
-        preprocessor,
-        splits,
+        data: TrainingData,
+        facts: TaskFacts,
         metric: Metric,
-        task: str,
-        n_classes: int,
-        log_target: bool = False,
+        *,
         model_options=None,
         seed: int = 0,
         n_splits: int | None = None,
-        cache: dict | None = None,
     ):
         self.model_cls = model_cls
-        self.X, self.y, self.X_test = X, np.asarray(y), X_test
-        self.preprocessor = preprocessor
-        self.splits = splits
-        self.n_splits = len(splits) if n_splits is None else n_splits
+        self.X, self.y, self.X_test = data.X, np.asarray(data.y), data.X_test
+        self.preprocessor = data.preprocessor
+        self.splits = data.splits
+        self.n_splits = len(self.splits) if n_splits is None else n_splits
         self.metric = metric
-        self.task = task
-        self.n_classes = n_classes
-        self.log_target = log_target
+        self.facts = facts
         self.model_options = dict(model_options or {})
         self.seed = seed
-        # Preprocessed folds do not depend on the model: families on the same folds share them.
-        self._cache: dict[int, tuple] = {} if cache is None else cache
+        self._cache: dict[int, tuple] = data.cache
         # Folds already fitted by `probe`, by (fold, seed, params): the next trial reuses them.
         self._fitted: dict[tuple, tuple] = {}
         # One pool size for the whole run: a pool resized later restarts its workers.
         parallel = getattr(model_cls, "parallel_folds", False)
-        self._pool = fold_workers(len(splits)) if parallel else 1
+        self._pool = fold_workers(len(self.splits)) if parallel else 1
 
     def split_data(self, i: int):
         """(X_train, X_valid, X_test) arrays of split i, transformed by a preprocessor fitted
@@ -120,25 +150,19 @@ class Objective:
         return self._cache[i]
 
     def _fit_target(self, y):
-        return np.log1p(y) if self.log_target else y
+        return np.log1p(y) if self.facts.log_target else y
 
     def _from_model(self, pred):
-        return np.expm1(pred) if self.log_target else pred
+        return np.expm1(pred) if self.facts.log_target else pred
 
     def _fold_task(self, i: int, params: dict, number: int, deadline: float | None) -> tuple:
         """The arguments of `fit_and_predict` for fold i."""
         train_idx, valid_idx = self.splits[i]
         X_tr, X_va, X_te = self.split_data(i)
-        options = {
-            **params,
-            **self.model_options,
-            "task": self.task,
-            "n_classes": self.n_classes,
-            "deadline": deadline,
-            "random_state": split_seed(self.seed, number, i),
-        }
+        seed = split_seed(self.seed, number, i)
+        setup = FoldSetup(self.model_options, self.facts, seed, deadline)
         y_tr, y_va = self._fit_target(self.y[train_idx]), self._fit_target(self.y[valid_idx])
-        return self.model_cls, options, X_tr, y_tr, X_va, y_va, X_te
+        return self.model_cls, params, setup, X_tr, y_tr, X_va, y_va, X_te
 
     def use_folds(self, n_splits: int, n_folds: int, splits=None) -> None:
         """Score trials on the first `n_splits` folds; complete the best on the first
@@ -170,7 +194,7 @@ class Objective:
         folds = list(folds)
         deadlines = fold_deadlines(started, deadline, len(folds), self.workers(len(folds)))
         tasks = {i: self._fold_task(i, params, number, d) for i, d in zip(folds, deadlines)}
-        keys = {i: (i, tasks[i][1]["random_state"], _frozen(params)) for i in folds}
+        keys = {i: (i, tasks[i][2].random_state, _frozen(params)) for i in folds}
         todo = [i for i in folds if keys[i] not in self._fitted]
         if self.pool_size() > 1 and todo:  # even one fold: the workers are warm, this is not
             results = run_folds(fit_and_predict, [tasks[i] for i in todo], self.pool_size())
@@ -217,8 +241,8 @@ class Objective:
         )
 
     def _run_folds(self, folds, params, number, deadline) -> FoldRuns:
-        width = self.n_classes if self.task != "regression" else 1
-        shape = (len(self.y), width) if self.task != "regression" else (len(self.y),)
+        task, width = self.facts.task, self.facts.n_classes
+        shape = (len(self.y), width) if task != "regression" else (len(self.y),)
         runs = FoldRuns(np.zeros(shape), np.zeros(len(self.y)))
         fitted = self._fit_folds(folds, params, number, time.monotonic(), deadline)
         self._check_trained(fitted)

@@ -9,12 +9,15 @@ import contextlib
 import json
 import os
 import shutil
+import threading
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ..workdir import save_array_atomic
+from ..workdir import write_text_atomic
 from .trial import TrialRecord
 from .trial import TrialState
 
@@ -51,6 +54,7 @@ class TrialStore:
         self.study_name = f"{namespace}/{model}" if namespace else model
         self.url = storage or f"sqlite:///{(self.workdir / STUDY_FILE).resolve()}"
         self.artifacts = self.workdir / "trials" / model
+        self._storage = None  # the storage of the study opened last, for heartbeats
 
     def storage(self):
         optuna = _optuna()
@@ -89,8 +93,9 @@ class TrialStore:
 
     def open_study(self):
         optuna = _optuna()
+        self._storage = self.storage()
         return optuna.create_study(
-            storage=self.storage(),
+            storage=self._storage,
             study_name=self.study_name,
             direction="minimize",
             load_if_exists=True,
@@ -110,6 +115,13 @@ class TrialStore:
         time.sleep(PLAN_SETTLE_SECONDS)
         return _earliest_plan(study)
 
+    def heartbeat(self, number: int) -> Heartbeat:
+        """Start trial `number`'s heartbeat in the store (until `stop()`): a trial silent for
+        GRACE_SECONDS is taken for a dead worker's, failed and queued again."""
+        storage = self._storage or self.storage()
+        study_id = storage.get_study_id_from_name(self.study_name)
+        return Heartbeat(storage, storage.get_trial_id_from_study_id_trial_number(study_id, number))
+
     def delete(self) -> None:
         """Forget the study and its predictions (for --fresh)."""
         optuna = _optuna()
@@ -124,9 +136,7 @@ class TrialStore:
         for kind, array in arrays.items():
             path = self._path(number, kind)
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, array)
-            os.replace(tmp, path)  # a reader never sees half an array
+            save_array_atomic(path, array)  # a reader never sees half an array
 
     def save_predictions(self, number: int, oof: np.ndarray, test: np.ndarray) -> None:
         """The search folds' out-of-sample predictions (NaN on rows never validated)."""
@@ -152,9 +162,7 @@ class TrialStore:
         """Per-fold learning curves (validation loss per epoch or boosting round)."""
         path = self.artifacts / f"{number:05d}" / "history.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(histories))
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(histories))
 
     def load_history(self, number: int) -> list[dict]:
         path = self.artifacts / f"{number:05d}" / "history.json"
@@ -183,6 +191,32 @@ class TrialStore:
                 return optuna.importance.get_param_importances(study, evaluator=evaluator)
         except Exception:  # too few distinct values: no importance to show
             return None
+
+
+class Heartbeat:
+    """Records a trial's heartbeat every interval on a daemon thread. Optuna beats only inside
+    `study.optimize`, not around ask/tell, and its thread is not a daemon: it would keep an
+    interrupted process alive."""
+
+    def __init__(self, storage, trial_id: int):
+        self._stop = threading.Event()
+        interval = storage.get_heartbeat_interval()
+        if interval is None:
+            return
+        thread = threading.Thread(
+            target=self._beat, args=(storage, trial_id, interval), daemon=True
+        )
+        thread.start()
+
+    def _beat(self, storage, trial_id: int, interval: float):
+        while not self._stop.is_set():
+            # A lost beat only means a later retry, never a crash.
+            with contextlib.suppress(Exception):
+                storage.record_heartbeat(trial_id)
+            self._stop.wait(interval)
+
+    def stop(self):
+        self._stop.set()
 
 
 def _earliest_plan(study) -> dict | None:

@@ -6,9 +6,7 @@ ones and failing them is common to every backend.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
 import warnings
 from typing import Protocol
 from typing import runtime_checkable
@@ -22,7 +20,7 @@ from ...space import Categorical
 from ...space import Float
 from ...space import SearchSpace
 
-# We beat the heartbeat ourselves around ask/tell (see `ask`), which Optuna cannot see.
+# The store beats the heartbeat around ask/tell (see `ask`), which Optuna cannot see.
 warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
 
 
@@ -59,10 +57,20 @@ class AskTell(Protocol):
 
 class StudyOptimizer:
     """AskTell over an Optuna study: `ask() -> (number, params)`, then `tell(number, loss,
-    attrs)` or `fail(number, reason)`; subclasses only `_propose`."""
+    attrs)` or `fail(number, reason)`; subclasses only `_propose`. `heartbeat(number)`, the
+    store's, starts a running trial's heartbeat and returns something to `stop()`."""
 
-    def __init__(self, study, space: SearchSpace, *, seed: int = 0, init_points: int = 5):
+    def __init__(
+        self,
+        study,
+        space: SearchSpace,
+        *,
+        seed: int = 0,
+        init_points: int = 5,
+        heartbeat=None,
+    ):
         self.study = study
+        self.heartbeat = heartbeat
         self.space = space
         self.seed = seed
         self.init_points = init_points
@@ -88,7 +96,8 @@ class StudyOptimizer:
         self.fail_stale()
         waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         trial = self.study.ask(self.distributions) if waiting else self._propose()
-        self._running[trial.number] = (trial, _Heartbeat(self.study._storage, trial._trial_id))
+        beat = self.heartbeat(trial.number) if self.heartbeat is not None else None
+        self._running[trial.number] = (trial, beat)
         return trial.number, dict(trial.params)
 
     def running(self) -> list[int]:
@@ -96,7 +105,8 @@ class StudyOptimizer:
 
     def _finish(self, number: int):
         trial, beat = self._running.pop(number)
-        beat.stop()
+        if beat is not None:
+            beat.stop()
         return trial
 
     def _propose(self):
@@ -117,28 +127,3 @@ class StudyOptimizer:
         for key, value in {**(attrs or {}), "fail_reason": reason}.items():
             trial.set_user_attr(key, value)
         self.study.tell(trial, state=TrialState.FAIL)
-
-
-class _Heartbeat:
-    """Records the trial's heartbeat every interval on a daemon thread (Optuna's own thread is
-    not a daemon and would keep an interrupted process alive)."""
-
-    def __init__(self, storage, trial_id: int):
-        self._stop = threading.Event()
-        interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
-        if interval is None:
-            return
-        thread = threading.Thread(
-            target=self._beat, args=(storage, trial_id, interval), daemon=True
-        )
-        thread.start()
-
-    def _beat(self, storage, trial_id: int, interval: float):
-        while not self._stop.is_set():
-            # A lost beat only means a later retry, never a crash.
-            with contextlib.suppress(Exception):
-                storage.record_heartbeat(trial_id)
-            self._stop.wait(interval)
-
-    def stop(self):
-        self._stop.set()

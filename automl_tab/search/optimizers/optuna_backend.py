@@ -18,8 +18,8 @@ def tpe_sampler(seed: int, init_points: int):
 
 
 class OptunaOptimizer(StudyOptimizer):
-    def __init__(self, study, space, *, seed=0, init_points=5):
-        super().__init__(study, space, seed=seed, init_points=init_points)
+    def __init__(self, study, space, *, seed=0, init_points=5, heartbeat=None):
+        super().__init__(study, space, seed=seed, init_points=init_points, heartbeat=heartbeat)
         # The sampler belongs to the study object; give it ours (seeded) whatever opened it.
         self.study.sampler = tpe_sampler(seed, init_points)
 

@@ -12,12 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import write_competition
+from helpers import ROOT
+from helpers import write_competition
 
 from automl_tab.cli import main
 from automl_tab.search import TrialStore
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args, timeout=300):

@@ -6,13 +6,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from automl_tab.search import TrialStore
 
-ROOT = Path(__file__).resolve().parents[1]
 POSTGRES = os.environ.get("AUTOML_TAB_TEST_POSTGRES")
 pytestmark = pytest.mark.slow
 

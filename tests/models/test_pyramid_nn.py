@@ -1,16 +1,11 @@
 import subprocess
 import sys
 
-import pytest
-
 from automl_tab.models.pyramid_nn import MAX_PARAMS
 from automl_tab.models.pyramid_nn import MEMBERS_ROWS
 from automl_tab.models.pyramid_nn import PyramidNNModel
 from automl_tab.models.pyramid_nn import count_params
 from automl_tab.models.pyramid_nn import pyramid_widths
-from automl_tab.space import Categorical
-from automl_tab.space import Float
-from automl_tab.space import Int
 
 
 def test_course_pyramid():
@@ -41,23 +36,6 @@ def test_default_trial_trains_eight_members_only_on_small_data():
     large = PyramidNNModel.default_params(MEMBERS_ROWS + 1)
     assert (small["members"], large["members"]) == (8, 1)
     assert PyramidNNModel.search_space().contains(large)
-
-
-@pytest.mark.parametrize(
-    "dim",
-    [
-        Float("lr", 1e-4, 3e-2, log=True),
-        Float("d", 0.0, 0.5),
-        Int("n", 1, 10),
-        Categorical("c", ("a", "b", "c")),
-    ],
-)
-def test_unit_cube_round_trip(dim):
-    for u in (0.0, 0.13, 0.5, 0.77, 1.0):
-        value = dim.from_unit(u)
-        assert dim.from_unit(dim.to_unit(value)) == pytest.approx(value)
-        if not isinstance(dim, Categorical):
-            assert dim.low <= value <= dim.high
 
 
 def test_light_imports_do_not_load_tensorflow():

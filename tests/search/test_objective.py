@@ -1,19 +1,18 @@
-"""The objective with fixed params (no optimizer), on small generated data."""
+"""The objective with fixed params (no optimizer), on small generated data: scores,
+predictions, fold workers, the probe, the completion."""
 
 import os
+import time
 
 import numpy as np
-import optuna
 import pytest
 from helpers import objective_for
-from helpers import run_search
 
-from automl_tab.budget import Budget
 from automl_tab.exceptions import TrialFailed
+from automl_tab.models import LightGBMModel
 from automl_tab.models import PyramidNNModel
 from automl_tab.models.pyramid_nn import count_params
-from automl_tab.search import TrialStore
-from automl_tab.search.optimizers import get_optimizer
+from automl_tab.splits import make_splits
 
 
 @pytest.mark.parametrize("comp", ["binary_comp", "multiclass_comp", "regression_comp"])
@@ -27,7 +26,7 @@ def test_fixed_params_give_scores_and_predictions(comp, request):
     assert np.isfinite(oof[valid]).all()
     assert np.isnan(np.delete(oof, valid, axis=0)).all()
     assert len(result.test) == 60
-    if objective.task != "regression":
+    if objective.facts.task != "regression":
         assert np.allclose(result.test.sum(axis=1), 1, atol=1e-5)
 
 
@@ -49,59 +48,6 @@ def test_diverging_network_fails_the_trial(regression_comp):
     params = {**PyramidNNModel.default_params(), "optimizer": "sgd", "learning_rate": 1e12}
     with pytest.raises(TrialFailed, match="diverged"):
         objective(params, number=0)
-
-
-class ExplodingModel(PyramidNNModel):
-    def fit(self, X, y, X_val, y_val):
-        if self.learning_rate > 0.01:
-            raise TrialFailed("the network diverged (test)")
-        return super().fit(X, y, X_val, y_val)
-
-
-def test_runner_records_failures_and_goes_on(binary_comp, tmp_path):
-    objective, _, _ = objective_for(binary_comp, model_cls=ExplodingModel, max_epochs=5)
-    store = TrialStore(tmp_path, "nn")
-    optimizer = get_optimizer(
-        "optuna", store.open_study(), PyramidNNModel.search_space(), seed=0, init_points=2
-    )
-    optimizer.study.enqueue_trial({**PyramidNNModel.default_params(), "learning_rate": 0.02})
-    optimizer.enqueue(PyramidNNModel.default_params())  # no-op: the study is not empty
-    run_search(objective, optimizer, store, metric=objective.metric, n_trials=3, budget=Budget(300))
-    records = store.records()
-    assert records[0].state == "FAIL" and "diverged" in records[0].fail_reason
-    # The sampler may draw another learning rate above 0.01: that trial fails too.
-    assert [r.state for r in records].count("COMPLETE") == 3
-    for r in records:
-        assert r.state == "COMPLETE" or "diverged" in r.fail_reason
-        assert (r.state == "COMPLETE") == store.has_predictions(r.number)
-    assert optuna.load_study(study_name="nn", storage=store.url).trials[0].state.name == "FAIL"
-
-
-def test_a_reused_training_graph_trains_exactly_as_a_new_one(binary_comp):
-    from automl_tab.models import _keras_loop
-
-    objective, y, splits = objective_for(binary_comp)
-    X_tr, X_va, X_te = objective.split_data(0)
-    (train_idx, valid_idx) = splits[0]
-
-    def fit(seed, **params):
-        model = PyramidNNModel(
-            **{**PyramidNNModel.default_params(), "dropout": 0.3, **params},
-            task="binary",
-            random_state=seed,
-            max_epochs=15,
-            patience=5,
-        )
-        return model.fit(X_tr, y[train_idx], X_va, y[valid_idx]).predict(X_te)
-
-    fit(0, max_layers=1)  # another shape: the next fit traces a new graph
-    cold = fit(1)
-    graph = _keras_loop._current
-    other = fit(2, learning_rate=0.01)  # same shape: trains the kept graph further
-    warm = fit(1)
-    assert _keras_loop._current is graph
-    assert not np.array_equal(cold, other)
-    np.testing.assert_array_equal(cold, warm)
 
 
 def test_folds_train_in_worker_processes_and_repeat_exactly(binary_comp, monkeypatch):
@@ -157,78 +103,10 @@ def test_the_probe_measures_a_trial_and_its_fits_become_the_first_trials_folds(
 
 
 def test_a_fold_cut_by_the_clock_after_a_handful_of_epochs_fails_the_trial(binary_comp):
-    import time
 
     objective, _, _ = objective_for(binary_comp)
     with pytest.raises(TrialFailed, match="half-trained"):
         objective(PyramidNNModel.default_params(), number=0, deadline=time.monotonic() - 1)
-
-
-class _ScriptedGraph:
-    """A stand-in for TrainingGraph whose validation losses follow a script (no TensorFlow)."""
-
-    def __init__(self, val_losses):
-        self.val_losses, self.epoch = list(val_losses), -1
-        self.model = self
-        self.weights = None
-
-    def train_epoch(self, X, y, seed):
-        self.epoch += 1
-        return 1.0
-
-    def val_loss(self, X, y):
-        return self.val_losses[self.epoch]
-
-    def get_weights(self):
-        return f"epoch {self.epoch + 1}"
-
-    def set_weights(self, weights):
-        self.weights = weights
-
-
-class _NoTF:
-    int64 = "int64"
-
-    @staticmethod
-    def constant(value, dtype=None):
-        return value
-
-
-@pytest.mark.parametrize("rate, epochs_run", [(0.0, 30), (0.5, 40)])
-def test_patience_grows_with_the_best_epoch_and_the_best_weights_come_back(rate, epochs_run):
-    """Falling for 20 epochs, then flat: patience 10 stops 10 epochs after the best; with
-    AutoGluon's rule (10 + 0.5 x the best epoch's index, 19) it waits 20."""
-    from automl_tab.models._keras_loop import train
-
-    graph = _ScriptedGraph([1.0 - 0.01 * e for e in range(20)] + [0.9] * 100)
-    best, history = train(
-        _NoTF, graph, X=None, y=None, X_val=None, y_val=None, max_epochs=120, patience=10,
-        min_delta=1e-4, seed=0, patience_rate=rate,
-    )  # fmt: skip
-    assert best == 20 and graph.weights == "epoch 20"
-    assert len(history["val_loss"]) == epochs_run and not history["time_capped"]
-
-
-def test_no_epoch_starts_that_would_end_past_the_deadline(monkeypatch):
-    """Epochs of 5 s against a deadline 12 s away: the third would end at 15 s, so training
-    stops after two (the first epoch's time is not known before it, so it always runs)."""
-    from automl_tab.models import _keras_loop
-
-    clock = {"now": 0.0}
-    monkeypatch.setattr(_keras_loop.time, "monotonic", lambda: clock["now"])
-    graph = _ScriptedGraph([1.0 - 0.01 * e for e in range(50)])
-    epoch = graph.train_epoch
-
-    def slow_epoch(X, y, seed):
-        clock["now"] += 5.0
-        return epoch(X, y, seed)
-
-    graph.train_epoch = slow_epoch
-    best, history = _keras_loop.train(
-        _NoTF, graph, X=None, y=None, X_val=None, y_val=None, max_epochs=50, patience=10,
-        min_delta=1e-4, seed=0, deadline=12.0,
-    )  # fmt: skip
-    assert len(history["val_loss"]) == 2 and history["time_capped"] and best == 2
 
 
 def test_the_probe_measures_a_pace_and_a_work_limit_narrows_the_network(binary_comp):
@@ -245,3 +123,55 @@ def test_the_probe_measures_a_pace_and_a_work_limit_narrows_the_network(binary_c
     )
     assert free.widths_[0] == 1000 and count_params(X.shape[1], narrow.widths_, 1) <= 5_000
     assert narrow.history_["work"] <= 4 * 5_000 * 120 and narrow.history_["epoch_seconds"] > 0
+
+
+@pytest.mark.parametrize("comp", ["binary_comp", "multiclass_comp", "regression_comp"])
+def test_completion_fills_every_row_and_keeps_search_predictions(comp, request):
+    objective, y, _ = objective_for(request.getfixturevalue(comp), model_cls=LightGBMModel)
+    objective.model_options = {}
+    objective.splits = make_splits(
+        y,
+        stratify=objective.facts.task != "regression",
+        n_splits=2,
+        test_size=0.25,
+        random_state=0,
+        complete=True,
+    )
+    params = LightGBMModel.default_params()
+    result = objective(params, number=1)
+    assert len(result.split_scores) == 2
+    oof, test, scores, capped = objective.complete(params, result.oof, result.test, number=1)
+    assert len(scores) == 2 and np.isfinite(oof).all() and not capped
+    searched = ~np.isnan(result.oof.reshape(len(y), -1)).any(axis=1)
+    np.testing.assert_allclose(oof[searched], result.oof[searched])
+    # the test prediction is the mean over all 4 fold models
+    again = objective._run_folds(range(4), params, 1, None).test_sum / 4
+    np.testing.assert_allclose(test, again, rtol=1e-6)
+
+
+def test_on_large_data_completion_fits_a_round_at_a_time_and_drops_its_folds(
+    binary_comp, monkeypatch
+):
+    """With folds 'large' (the threshold at 0 bytes), completion gives the same predictions
+    as all at once, and the cache holds only the search folds afterwards."""
+    from automl_tab.search import objective as objective_module
+
+    def completed(keep_bytes):
+        monkeypatch.setattr(objective_module, "KEEP_FOLD_BYTES", keep_bytes)
+        objective, y, _ = objective_for(binary_comp, model_cls=LightGBMModel)
+        objective.model_options = {}
+        objective.splits = make_splits(
+            y, stratify=True, n_splits=1, test_size=0.2, random_state=0, complete=True
+        )
+        objective.n_splits = 1
+        params = LightGBMModel.default_params()
+        result = objective(params, number=1)
+        out = objective.complete(params, result.oof, result.test, number=1)
+        return out, sorted(objective._cache)
+
+    (oof, test, scores, _), cached = completed(0)
+    (oof_all, test_all, scores_all, _), cached_all = completed(2**40)
+    np.testing.assert_allclose(oof, oof_all)
+    np.testing.assert_allclose(test, test_all)
+    assert scores == scores_all and len(scores) == 4
+    assert cached == [0] and cached_all == [0, 1, 2, 3, 4]

@@ -2,8 +2,8 @@ import numpy as np
 import optuna
 import pytest
 
-from automl_tab.search.optimizers import AskTell
 from automl_tab.search.optimizers import get_optimizer
+from automl_tab.search.optimizers.base import AskTell
 from automl_tab.search.store import TrialStore
 from automl_tab.space import Categorical
 from automl_tab.space import Float

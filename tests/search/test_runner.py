@@ -1,0 +1,153 @@
+"""The runner: families share one clock, failures are recorded and counted, the search gives
+way to the completion."""
+
+import time
+
+import numpy as np
+import optuna
+import pytest
+from helpers import objective_for
+from helpers import run_search
+
+from automl_tab.budget import TRIAL_SHARE
+from automl_tab.budget import Budget
+from automl_tab.budget import finish_reserve
+from automl_tab.exceptions import TrialFailed
+from automl_tab.metrics import get_metric
+from automl_tab.models import LightGBMModel
+from automl_tab.models import PyramidNNModel
+from automl_tab.search import TrialStore
+from automl_tab.search.optimizers import get_optimizer
+from automl_tab.search.runner import MAX_CONSECUTIVE_FAILURES
+from automl_tab.search.runner import Stage
+from automl_tab.search.runner import run_stages
+
+
+class ExplodingModel(PyramidNNModel):
+    def fit(self, X, y, X_val, y_val):
+        if self.learning_rate > 0.01:
+            raise TrialFailed("the network diverged (test)")
+        return super().fit(X, y, X_val, y_val)
+
+
+def test_runner_records_failures_and_goes_on(binary_comp, tmp_path):
+    objective, _, _ = objective_for(binary_comp, model_cls=ExplodingModel, max_epochs=5)
+    store = TrialStore(tmp_path, "nn")
+    optimizer = get_optimizer(
+        "optuna", store.open_study(), PyramidNNModel.search_space(), seed=0, init_points=2
+    )
+    optimizer.study.enqueue_trial({**PyramidNNModel.default_params(), "learning_rate": 0.02})
+    optimizer.enqueue(PyramidNNModel.default_params())  # no-op: the study is not empty
+    run_search(objective, optimizer, store, metric=objective.metric, n_trials=3, budget=Budget(300))
+    records = store.records()
+    assert records[0].state == "FAIL" and "diverged" in records[0].fail_reason
+    # The sampler may draw another learning rate above 0.01: that trial fails too.
+    assert [r.state for r in records].count("COMPLETE") == 3
+    for r in records:
+        assert r.state == "COMPLETE" or "diverged" in r.fail_reason
+        assert (r.state == "COMPLETE") == store.has_predictions(r.number)
+    assert optuna.load_study(study_name="nn", storage=store.url).trials[0].state.name == "FAIL"
+
+
+def test_families_share_the_clock_and_a_broken_family_stops_alone(binary_comp, tmp_path):
+    class Broken(PyramidNNModel):
+        name = "nn"
+
+        def fit(self, X, y, X_val, y_val):
+            raise FloatingPointError("always")
+
+    notices = []
+    stages = []
+    for name, cls in (("lgbm", LightGBMModel), ("nn", Broken)):
+        objective, _, _ = objective_for(binary_comp, model_cls=cls)
+        objective.model_options = {}
+        store = TrialStore(tmp_path, name)
+        optimizer = get_optimizer(
+            "optuna", store.open_study(), cls.search_space(), seed=0, init_points=2
+        )
+        stages.append(Stage(name, objective, optimizer, store))
+    budget = Budget(140)
+    budget.open_search({"lgbm": 1.0, "nn": 1.0}, completes=False)
+    run_stages(stages, budget, metric=get_metric("accuracy"), n_trials=8, on_notice=notices.append)
+    lgbm, nn = (stage.store.records() for stage in stages)
+    assert len(lgbm) == 8 and all(r.state == "COMPLETE" for r in lgbm)
+    assert len(nn) == 5 and all(r.state == "FAIL" for r in nn)
+    assert "FloatingPointError" in nn[0].fail_reason and "nn search stops" in notices[0]
+
+
+def _instant_lgbm_stage(tmp_path, clock=time.monotonic, seconds=0.0):
+    """A stage whose trials take `seconds` on `clock` (a fake one can jump), recording the
+    time each one was allowed."""
+    from automl_tab.search.trial import TrialResult
+
+    allowed = []
+
+    def objective(params, *, number, deadline):
+        allowed.append(deadline - clock())
+        if seconds:
+            clock.now += seconds
+        return TrialResult([0.5], [1], [0.0], np.zeros((4, 2)), np.zeros((2, 2)), [{}])
+
+    store = TrialStore(tmp_path, "lgbm")
+    space = LightGBMModel.search_space()
+    optimizer = get_optimizer("optuna", store.open_study(), space, seed=0, init_points=1)
+    return Stage("lgbm", objective, optimizer, store), allowed
+
+
+def test_a_familys_first_trial_may_use_all_its_time_later_ones_a_quarter(tmp_path):
+    """The default trial is the family's baseline and is never cut half-trained: its time cap
+    is the family's whole search time; every later trial's is TRIAL_SHARE of it (measured
+    from the deadline each one receives)."""
+    stage, allowed = _instant_lgbm_stage(tmp_path)
+    budget = Budget(400 + finish_reserve(400))
+    budget.open_search({"lgbm": 1.0}, completes=False)
+    run_stages([stage], budget, metric=get_metric("accuracy"), n_trials=3)
+    assert len(allowed) == 3
+    assert allowed[0] == pytest.approx(400, abs=2.0)
+    assert allowed[1:] == pytest.approx([TRIAL_SHARE * 400] * 2, abs=2.0)
+
+
+def test_the_search_gives_way_to_what_completing_the_best_trials_will_take(tmp_path):
+    """The completion reserve is re-estimated after every trial: as completing the best
+    trial is expected to take longer, the search ends earlier (no trial runs into it)."""
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self):
+            return self.now
+
+    clock = Clock()
+    stage, allowed = _instant_lgbm_stage(tmp_path, clock, seconds=60.0)
+    stage.best_completion_seconds = lambda: 76.0
+    budget = Budget(160, clock=clock)  # 152 s after the 8 s finish reserve
+    budget.open_search({"lgbm": 1.0}, completes=True)
+    budget.expect_completion("lgbm", 50.0)
+    run_stages([stage], budget, metric=get_metric("accuracy"), n_trials=5)
+    # 102 s of search at first; after the first trial (60 s) completing it is expected to take
+    # 76 s: 16 s are left, less than a trial takes, so the search ends there.
+    assert allowed == pytest.approx([102.0])
+    assert budget.completion_reserve() == 76.0
+
+
+def test_trials_whose_score_is_not_a_number_stop_the_family(tmp_path):
+    """A score that is not a number fails its trial and counts towards the consecutive-
+    failure stop: a broken target must not run failed trials until the clock ends."""
+    from automl_tab.exceptions import AutomlTabError
+    from automl_tab.search.trial import TrialResult
+
+    def objective(params, *, number, deadline):
+        return TrialResult([float("nan")], [1], [0.0], np.zeros((4, 2)), np.zeros((2, 2)), [{}])
+
+    store = TrialStore(tmp_path, "lgbm")
+    optimizer = get_optimizer(
+        "optuna", store.open_study(), LightGBMModel.search_space(), seed=0, init_points=1
+    )
+    budget = Budget(600)
+    budget.open_search({"lgbm": 1.0}, completes=False)
+    with pytest.raises(AutomlTabError, match="in a row failed"):
+        run_stages([Stage("lgbm", objective, optimizer, store)], budget,
+                   metric=get_metric("accuracy"), n_trials=50)  # fmt: skip
+    records = store.records()
+    assert len(records) == MAX_CONSECUTIVE_FAILURES
+    assert all(r.state == "FAIL" and "not a number" in r.fail_reason for r in records)
