@@ -67,6 +67,14 @@ def _search_options(func):
                 help="Random trials before the guided search.",
             ),
             click.option(
+                "--memory-limit",
+                type=click.FloatRange(min=0.5),
+                default=RunConfig.memory_limit,
+                show_default=True,
+                help="GiB the run may take (workers included); large data is then fitted "
+                "with fewer one-hot columns, then on a seeded sample of its rows.",
+            ),
+            click.option(
                 "--workdir",
                 type=click.Path(file_okay=False, path_type=Path),
                 help="Run folder (default: submissions/<competition>).",
@@ -126,6 +134,7 @@ def _config(models, output=None, **opts) -> RunConfig:
         "top_k",
         "n_splits",
         "init_points",
+        "memory_limit",
         "workdir",
     )
     return RunConfig(models=models, output=output, **{k: opts[k] for k in keys})

@@ -36,6 +36,8 @@ class RunConfig:
         workdir: where the trial store, predictions and submissions go.
         output: submission path (None: a new time-stamped CSV in the workdir).
         models: families to search: "nn" (pyramid network) and/or "lgbm" (LightGBM).
+        memory_limit: GiB for the whole process tree (see memory.py); at most 60 % of the
+            memory available is used whatever the limit.
     """
 
     time_limit: float = 600.0
@@ -55,6 +57,9 @@ class RunConfig:
     workdir: Path | None = None
     output: Path | None = None
     models: tuple[str, ...] = field(default=MODELS)
+    # GiB the run's process tree should stay under: the memory guard narrows one-hot columns,
+    # then samples rows, to keep the preprocessed folds within it (memory.py).
+    memory_limit: float = 8.0
 
     def __post_init__(self):
         _check(
@@ -101,6 +106,13 @@ class RunConfig:
             self.init_points >= 1,
             "must be >= 1",
             "pass e.g. --init-points 5",
+        )
+        _check(
+            "memory_limit",
+            self.memory_limit,
+            self.memory_limit > 0,
+            "must be > 0 GiB",
+            "pass e.g. --memory-limit 8",
         )
         _check("patience", self.patience, self.patience >= 1, "must be >= 1", "use e.g. 10")
         bad = [m for m in self.models if m not in MODELS]

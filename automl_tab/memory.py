@@ -22,26 +22,64 @@ from .exceptions import DataError
 COPIES = 9
 MEMORY_SHARE = 0.6  # of the memory available when the run starts
 MIN_ROWS = 10_000  # below this, a sample would not be worth running: refuse instead
+# One-hot columns per categorical, widest first (the first is preprocessing.MAX_CATEGORIES):
+# on large data a narrower cap, the rest grouped, keeps more rows than a sample would.
+CATEGORY_CAPS = (64, 32, 16, 8)
+GIB = 2**30
 
 
 @dataclass(frozen=True)
 class MemoryCheck:
-    """rows: training rows to use (all of them when they fit); the estimate in bytes for
-    all rows; the bytes available; the feature count after preprocessing."""
+    """rows: training rows to use (all of them when they fit); max_categories: the one-hot
+    cap a categorical gets; the estimate in bytes for all rows at that cap; the bytes the run
+    may take for its folds; the feature count after preprocessing at that cap."""
 
     rows: int
     needed_bytes: int
-    available_bytes: int
+    budget_bytes: int
     features: int
+    max_categories: int = CATEGORY_CAPS[0]
 
     def notice(self, total_rows: int) -> str:
-        gib = 2**30
+        changes = []
+        if self.max_categories < CATEGORY_CAPS[0]:
+            changes.append(
+                f"one-hot columns capped at {self.max_categories} a categorical (the rest "
+                "of its categories grouped)"
+            )
+        if self.rows < total_rows:
+            changes.append(f"searching on a seeded sample of {self.rows:,} of {total_rows:,} rows")
         return (
-            f"searching on a seeded sample of {self.rows:,} of {total_rows:,} training rows: "
-            f"their {self.features:,} features after preprocessing would take about "
-            f"{self.needed_bytes / gib:.1f} GiB in all, and {self.available_bytes / gib:.1f} "
-            "GiB are available"
+            f"{' and '.join(changes)}: all rows' {self.features:,} features after "
+            f"preprocessing would take about {self.needed_bytes / GIB:.1f} GiB, and the folds "
+            f"may take {self.budget_bytes / GIB:.1f} GiB (--memory-limit, at most "
+            f"{MEMORY_SHARE:.0%} of the memory available)"
         )
+
+
+def memory_budget(limit_bytes: float | None, available: int | None = None) -> int:
+    """The bytes the preprocessed folds may take: MEMORY_SHARE of the memory available, and
+    at most `limit_bytes` less what the process tree holds already (the data as read, the
+    fold workers started with their libraries)."""
+    available = available_bytes() if available is None else available
+    budget = available * MEMORY_SHARE
+    if limit_bytes is not None:
+        budget = min(budget, limit_bytes - tree_bytes())
+    return max(0, int(budget))
+
+
+def tree_bytes() -> int:
+    """Resident memory of this process and its children (the fold workers)."""
+    import psutil
+
+    me = psutil.Process()
+    total = me.memory_info().rss
+    for child in me.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:  # a worker that ended meanwhile
+            continue
+    return int(total)
 
 
 def available_bytes() -> int:
@@ -55,10 +93,9 @@ def widest(schema) -> int:
     MAX_CATEGORIES + 1 a column, missing indicators, date parts): a bound with no fitting."""
     from .preprocessing import DATE_CATEGORIES
     from .preprocessing import DATE_NUMBERS
-    from .preprocessing import MAX_CATEGORIES
     from .preprocessing import TEXT_TOKENS
 
-    one_hot = MAX_CATEGORIES + 1
+    one_hot = CATEGORY_CAPS[0] + 1
     per_date = 2 * len(DATE_NUMBERS) + one_hot * len(DATE_CATEGORIES)
     return (
         2 * len(schema.numeric)
@@ -68,39 +105,48 @@ def widest(schema) -> int:
     )
 
 
-def feature_width(X, schema) -> int:
-    """The features preprocessing makes of prepared X, counted from all rows without fitting:
-    a number and its missing indicator, one column per category seen MIN_FREQUENCY times plus
-    one for the rare ones (at most MAX_CATEGORIES), TEXT_TOKENS a text column. A fit on a
-    sample counts too few: on 2,000 of 1,000,000 rows most of a large column's levels are rare
-    (the run then held 19 GiB)."""
-    from .preprocessing import MAX_CATEGORIES
+def feature_widths(X, schema, caps=CATEGORY_CAPS) -> dict[int, int]:
+    """The features preprocessing makes of prepared X at each one-hot cap, counted from all
+    rows without fitting: a number and its missing indicator, one column per category seen
+    MIN_FREQUENCY times plus one for the rare ones (at most the cap), TEXT_TOKENS a text
+    column. A fit on a sample counts too few: on 2,000 of 1,000,000 rows most of a large
+    column's levels are rare (the run then held 19 GiB)."""
     from .preprocessing import MIN_FREQUENCY
     from .preprocessing import TEXT_TOKENS
     from .preprocessing import feature_groups
 
     groups = feature_groups(schema)
-    width = sum(1 + int(X[c].isna().any()) for c in groups["numeric"])
+    fixed = sum(1 + int(X[c].isna().any()) for c in groups["numeric"])
+    fixed += TEXT_TOKENS * len(groups["text"])
+    levels = []
     for col in groups["categorical"]:
         counts = X[col].value_counts(dropna=False)
         frequent = int((counts >= MIN_FREQUENCY).sum())
-        width += min(MAX_CATEGORIES, frequent + int(frequent < len(counts)))
-    return width + TEXT_TOKENS * len(groups["text"])
+        levels.append(frequent + int(frequent < len(counts)))
+    return {cap: fixed + sum(min(cap, n) for n in levels) for cap in caps}
 
 
-def check_memory(X, n_test: int, schema, *, available: int | None = None) -> MemoryCheck:
-    """How many of X's rows fit, with `n_test` test rows; data that fits even at the widest
-    preprocessing (see `widest`) is not counted."""
-    available = available_bytes() if available is None else available
-    budget = available * MEMORY_SHARE
+def feature_width(X, schema, max_categories: int = CATEGORY_CAPS[0]) -> int:
+    return feature_widths(X, schema, (max_categories,))[max_categories]
+
+
+def check_memory(X, n_test: int, schema, *, budget: int) -> MemoryCheck:
+    """How many of X's rows fit in `budget` bytes, with `n_test` test rows, and at which
+    one-hot cap: the widest at which all rows fit, else the narrowest and a sample. Data that
+    fits even at the widest preprocessing (see `widest`) is not counted."""
     per_feature = (len(X) + n_test) * np.dtype(np.float32).itemsize * COPIES
     if per_feature * widest(schema) <= budget:
-        return MemoryCheck(len(X), per_feature * widest(schema), available, 0)
-    features = feature_width(X, schema)
-    needed = per_feature * features
-    per_row = needed / (len(X) + n_test)
-    rows = len(X) if needed <= budget else max(0, int(budget / per_row) - n_test)
-    return MemoryCheck(min(rows, len(X)), int(needed), available, features)
+        return MemoryCheck(len(X), per_feature * widest(schema), budget, 0)
+    widths = feature_widths(X, schema)
+    for cap, features in widths.items():
+        if per_feature * features <= budget:
+            return MemoryCheck(len(X), per_feature * features, budget, features, cap)
+    # The narrowest width, at the widest cap that gives it (a cap that groups nothing more
+    # is not said to narrow anything).
+    cap = max(c for c, width in widths.items() if width == min(widths.values()))
+    per_row = per_feature * widths[cap] / (len(X) + n_test)
+    rows = max(0, int(budget / per_row) - n_test)
+    return MemoryCheck(rows, int(per_feature * widths[cap]), budget, widths[cap], cap)
 
 
 def sample_rows(n_rows: int, keep: int, seed: int, y=None) -> np.ndarray:
@@ -117,30 +163,34 @@ def sample_rows(n_rows: int, keep: int, seed: int, y=None) -> np.ndarray:
     return np.sort(kept)
 
 
-def within_memory(X, y, X_test, schema, *, seed: int, on_notice=None, rows: int | None = None):
-    """(X, y): all training rows, or a seeded sample of them (stratified for classification)
-    when their preprocessed folds would not fit in memory, said in a notice; refused when not
-    even MIN_ROWS would fit. With `rows` (the rows an earlier run on the workdir used) that
-    many are drawn whatever memory is free now, so the run resumes on the same sample."""
-    if rows is not None:
+def within_memory(
+    X, y, X_test, schema, *, seed: int, on_notice=None, limit_bytes=None, earlier=None
+):
+    """(X, y, max_categories): all training rows, or a seeded sample of them (stratified for
+    classification), and the one-hot cap, chosen so that the preprocessed folds fit in
+    memory (see check_memory), said in a notice; refused when not even MIN_ROWS would fit.
+    With `earlier` (rows, max_categories of an earlier run on the workdir) those are used
+    whatever memory is free now, so the run resumes on the same sample and features."""
+    if earlier is not None:
+        rows, cap = earlier
         if rows >= len(X):
-            return X, y
+            return X, y, cap
         if on_notice is not None:
             on_notice(f"resuming on the earlier run's seeded sample of {rows:,} of {len(X):,} rows")
-        return _sample(X, y, rows, seed, schema)
-    check = check_memory(X, len(X_test), schema)
-    if check.rows >= len(X):
-        return X, y
-    if check.rows < MIN_ROWS:
+        return (*_sample(X, y, rows, seed, schema), cap)
+    check = check_memory(X, len(X_test), schema, budget=memory_budget(limit_bytes))
+    if check.rows < min(MIN_ROWS, len(X)):
         raise DataError(
             f"{len(X):,} training rows with {check.features:,} features after preprocessing "
-            f"need about {check.needed_bytes / 2**30:.1f} GiB, and only "
-            f"{check.available_bytes / 2**30:.1f} GiB are available; free memory or drop "
+            f"need about {check.needed_bytes / GIB:.1f} GiB, and the folds may take only "
+            f"{check.budget_bytes / GIB:.1f} GiB; raise --memory-limit, free memory or drop "
             "columns with many categories"
         )
-    if on_notice is not None:
+    if on_notice is not None and (check.rows < len(X) or check.max_categories < CATEGORY_CAPS[0]):
         on_notice(check.notice(len(X)))
-    return _sample(X, y, check.rows, seed, schema)
+    if check.rows >= len(X):
+        return X, y, check.max_categories
+    return (*_sample(X, y, check.rows, seed, schema), check.max_categories)
 
 
 def _sample(X, y, rows: int, seed: int, schema):

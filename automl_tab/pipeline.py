@@ -212,8 +212,15 @@ class AutoTab:
         earlier run's sample when resuming), checked against the run being resumed."""
         X, y, X_test = training_data(comp, schema)
         earlier = None if self.fresh else earlier_rows(workdir)
-        X, y = within_memory(
-            X, y, X_test, schema, seed=self.config.seed, on_notice=self.on_notice, rows=earlier
+        X, y, self.max_categories_ = within_memory(
+            X,
+            y,
+            X_test,
+            schema,
+            seed=self.config.seed,
+            on_notice=self.on_notice,
+            limit_bytes=self.config.memory_limit * 2**30,
+            earlier=earlier,
         )
         if not self.fresh:
             check_resumable(workdir, self.config, y)
@@ -264,6 +271,7 @@ class AutoTab:
                 model_options=options,
                 seed=cfg.seed,
                 cache=cache,
+                preprocessing={"max_categories": self.max_categories_},
             )
             stages.append(Stage(name, objective, optimizer, store))
         return stages
@@ -345,6 +353,7 @@ class AutoTab:
             "competition_path": str(comp.path),
             "config": config,
             "models": list(self.config.models),
+            "max_categories": self.max_categories_,  # the memory guard's one-hot cap
             "plan": plan.to_dict(),
             "schema": schema.to_dict(),
             "test_ids": comp.test[schema.id_column].tolist(),

@@ -172,10 +172,13 @@ class FrequentWords(TransformerMixin, BaseEstimator):
 
 
 def build_preprocessor(
-    schema: DatasetSchema, smooth_clip: float | None = None
+    schema: DatasetSchema,
+    smooth_clip: float | None = None,
+    max_categories: int = MAX_CATEGORIES,
 ) -> ColumnTransformer:
     """The unfitted transformer; clone and fit it on the training rows of each split.
-    `smooth_clip` squashes scaled numbers smoothly into (-c, c) instead of clipping at 8."""
+    `smooth_clip` squashes scaled numbers smoothly into (-c, c) instead of clipping at 8;
+    `max_categories` caps a categorical's one-hot columns (the memory guard narrows it)."""
     groups = feature_groups(schema)
     parts = []
     if groups["numeric"]:
@@ -204,7 +207,7 @@ def build_preprocessor(
                     OneHotEncoder(
                         handle_unknown="infrequent_if_exist",
                         min_frequency=MIN_FREQUENCY,
-                        max_categories=MAX_CATEGORIES,
+                        max_categories=max_categories,
                         sparse_output=False,
                         dtype=np.float32,
                     ),

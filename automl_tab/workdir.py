@@ -97,14 +97,20 @@ def prepare_workdir(workdir: Path) -> None:
 FOLD_SETTINGS = {"seed": "--seed", "test_size": "test_size"}
 
 
-def earlier_rows(workdir: Path) -> int | None:
-    """The training rows of the run whose trials are in `workdir` (its target.npy), or None:
-    a run sampled for memory resumes on that sample, not on one sized to the memory free now
-    (which would differ, and refuse the resume as other training data)."""
+def earlier_rows(workdir: Path) -> tuple[int, int] | None:
+    """(training rows, one-hot cap) of the run whose trials are in `workdir` (its target.npy
+    and run.json), or None: a run the memory guard sampled or narrowed resumes on that sample
+    and those features, not on ones sized to the memory free now (which would differ, and
+    refuse the resume as other training data)."""
+    from .memory import CATEGORY_CAPS
+
     target_file = workdir / TARGET_FILE
     if not target_file.is_file():
         return None
-    return int(np.load(target_file, mmap_mode="r", allow_pickle=False).shape[0])
+    rows = int(np.load(target_file, mmap_mode="r", allow_pickle=False).shape[0])
+    run_file = workdir / RUN_FILE
+    run = json.loads(run_file.read_text()) if run_file.is_file() else {}
+    return rows, int(run.get("max_categories", CATEGORY_CAPS[0]))
 
 
 def check_resumable(workdir: Path, cfg, y) -> None:

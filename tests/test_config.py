@@ -32,6 +32,7 @@ def test_the_choices_are_the_registries():
         ("backend", "hyperopt", "optuna"),
         ("init_points", 0, "--init-points 5"),
         ("patience", 0, "10"),
+        ("memory_limit", 0, "--memory-limit 8"),
         ("models", ("nn", "xgb"), "--models nn,lgbm"),
         ("models", (), "--models nn,lgbm"),
     ],
