@@ -21,6 +21,16 @@ from .exceptions import AutomlTabError
 CLOCK_KEY = "automl_tab.started"
 
 
+MEMORY_LIMIT = click.option(
+    "--memory-limit",
+    type=click.FloatRange(min=0.5),
+    default=RunConfig.memory_limit,
+    show_default=True,
+    help="GiB the run may take (workers included); large data is then fitted with fewer "
+    "one-hot columns, then on a seeded sample of its rows.",
+)
+
+
 def _search_options(func):
     for option in reversed(
         [
@@ -66,14 +76,7 @@ def _search_options(func):
                 show_default=True,
                 help="Random trials before the guided search.",
             ),
-            click.option(
-                "--memory-limit",
-                type=click.FloatRange(min=0.5),
-                default=RunConfig.memory_limit,
-                show_default=True,
-                help="GiB the run may take (workers included); large data is then fitted "
-                "with fewer one-hot columns, then on a seeded sample of its rows.",
-            ),
+            MEMORY_LIMIT,
             click.option(
                 "--workdir",
                 type=click.Path(file_okay=False, path_type=Path),

@@ -107,13 +107,8 @@ class RunConfig:
             "must be >= 1",
             "pass e.g. --init-points 5",
         )
-        _check(
-            "memory_limit",
-            self.memory_limit,
-            self.memory_limit > 0,
-            "must be > 0 GiB",
-            "pass e.g. --memory-limit 8",
-        )
+        limit = self.memory_limit
+        _check("memory_limit", limit, limit > 0, "must be > 0 GiB", "pass e.g. --memory-limit 8")
         _check("patience", self.patience, self.patience >= 1, "must be >= 1", "use e.g. 10")
         bad = [m for m in self.models if m not in MODELS]
         _check(

@@ -212,16 +212,11 @@ class AutoTab:
         earlier run's sample when resuming), checked against the run being resumed."""
         X, y, X_test = training_data(comp, schema)
         earlier = None if self.fresh else earlier_rows(workdir)
+        limit, seed = self.config.memory_limit * 2**30, self.config.seed
         X, y, self.max_categories_ = within_memory(
-            X,
-            y,
-            X_test,
-            schema,
-            seed=self.config.seed,
-            on_notice=self.on_notice,
-            limit_bytes=self.config.memory_limit * 2**30,
+            X, y, X_test, schema, seed=seed, on_notice=self.on_notice, limit_bytes=limit,
             earlier=earlier,
-        )
+        )  # fmt: skip
         if not self.fresh:
             check_resumable(workdir, self.config, y)
         return X, y, X_test
