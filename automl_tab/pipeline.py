@@ -84,8 +84,8 @@ def build_objective(
     """The Objective of one model family on these folds, with the schema's task and metric
     (`preprocessing`: options of build_preprocessor; `cache`: preprocessed folds shared with
     other families on the same folds; `options`: Objective's keywords)."""
+    from .search.fold_fit import TaskFacts
     from .search.objective import Objective
-    from .search.objective import TaskFacts
     from .search.objective import TrainingData
 
     preprocessor = build_preprocessor(schema, **(preprocessing or {}))
@@ -328,14 +328,14 @@ class AutoTab:
                 continue
             oof, test = stage.store.load_predictions(record.number)
             try:
-                full_oof, full_test, _, capped = stage.objective.complete(
+                full = stage.objective.complete(
                     record.params, oof, test, number=record.number, deadline=budget.end
                 )
             except TrialFailed:
                 continue
-            if capped:  # folds cut short by the clock would drag the trial's OOF down
+            if full.time_capped:  # folds cut short by the clock would drag the trial's OOF down
                 continue
-            stage.store.save_full(record.number, full_oof, full_test)
+            stage.store.save_full(record.number, full.oof, full.test)
 
     def _save_run(self, workdir: Path, comp, schema: DatasetSchema, y, plan: RunPlan) -> None:
         template = comp.sample_submission

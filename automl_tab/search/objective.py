@@ -15,6 +15,11 @@ from ..exceptions import DataError
 from ..exceptions import TrialFailed
 from ..metrics import Metric
 from ..plan import FamilyCost
+from .fold_fit import FoldFit
+from .fold_fit import FoldSetup
+from .fold_fit import TaskFacts
+from .fold_fit import fit_and_predict
+from .fold_fit import split_seed
 from .fold_pool import fold_workers
 from .fold_pool import run_folds
 from .fold_pool import warm_up
@@ -24,49 +29,15 @@ PROBE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
-class TaskFacts:
-    """What every model is told about the data beside its searched params (as SciKeras
-    passes `meta`): the task, the number of classes, and whether the target is fitted on a
-    log scale (the objective transforms it; the model never sees that flag)."""
+class Completion:
+    """A trial over all folds: out-of-fold predictions for every row, the mean test
+    prediction of all fold models, the completed folds' scores, and whether the deadline cut
+    any of them short."""
 
-    task: str
-    n_classes: int
-    log_target: bool = False
-
-
-@dataclass(frozen=True)
-class FoldSetup:
-    """One fold's model settings apart from the searched params: the family's fixed options
-    (which win over a searched param of the same name), the data facts, the fold's seed and
-    its deadline."""
-
-    options: dict
-    facts: TaskFacts
-    random_state: int
-    deadline: float | None
-
-    def model_kwargs(self, params: dict) -> dict:
-        """The constructor's keyword arguments: params and options, then the facts."""
-        facts = {"task": self.facts.task, "n_classes": self.facts.n_classes}
-        context = {"random_state": self.random_state, "deadline": self.deadline}
-        return {**params, **self.options, **facts, **context}
-
-
-def fit_and_predict(model_cls, params: dict, setup: FoldSetup, X_tr, y_tr, X_va, y_va, X_te):
-    """Fit one fold's model; returns (valid_pred, test_pred, best_epoch, history, seconds).
-
-    A module-level function of plain arguments, so a fold worker process can run it.
-    """
-    started = time.monotonic()
-    model = model_cls(**setup.model_kwargs(params)).fit(X_tr, y_tr, X_va, y_va)
-    valid_pred, test_pred = model.predict(X_va), model.predict(X_te)
-    epoch = int(getattr(model, "best_epoch_", 0))
-    return valid_pred, test_pred, epoch, getattr(model, "history_", {}), time.monotonic() - started
-
-
-def split_seed(seed: int, number: int, split: int) -> int:
-    """One master seed expanded into a distinct, repeatable seed per trial and split."""
-    return int(np.random.SeedSequence([seed, number, split]).generate_state(1)[0] % (2**31))
+    oof: np.ndarray
+    test: np.ndarray
+    fold_scores: list
+    time_capped: bool
 
 
 # Completion folds stay cached while one fold's arrays take at most this much.
@@ -187,7 +158,7 @@ class Objective:
         """How many fold-times `n_folds` folds take, run `workers(n_folds)` at a time."""
         return -(-n_folds // self.workers(n_folds))
 
-    def _fit_folds(self, folds, params, number, started, deadline, keep=False) -> list[tuple]:
+    def _fit_folds(self, folds, params, number, started, deadline, keep=False) -> list[FoldFit]:
         """`fit_and_predict` on each fold, `workers` at a time. Folds the probe fitted with the
         same seed and params are taken as they are; with `keep`, this call's fits that ran to
         their end (not cut by the clock) are kept for the next trial that asks for them."""
@@ -203,7 +174,7 @@ class Objective:
         fitted = dict(zip(todo, results))
         if keep:
             self._fitted.update(
-                (keys[i], fit) for i, fit in fitted.items() if not fit[3].get("time_capped")
+                (keys[i], fit) for i, fit in fitted.items() if not fit.history.get("time_capped")
             )
         return [fitted[i] if i in fitted else self._fitted.pop(keys[i]) for i in folds]
 
@@ -223,21 +194,23 @@ class Objective:
         kept for the trial `number` that asks for the same params on these folds; one cut by
         the probe's deadline is not (the trial fits it again, with its own time)."""
         workers, started = self.pool_size(), time.monotonic()
-        fitted: list[tuple] = []
+        fitted: list[FoldFit] = []
         while len(fitted) < len(self.splits):
             folds = range(len(fitted), min(len(fitted) + workers, len(self.splits)))
             fitted += self._fit_folds(folds, params, number, started, deadline, keep=True)
             if time.monotonic() - started > PROBE_SECONDS:
                 break
-        setups = [h.get("setup_seconds", 0.0) for *_, h, _ in fitted]
+        histories = [fit.history for fit in fitted]
+        setups = [h.get("setup_seconds", 0.0) for h in histories]
+        training_seconds = [fit.seconds - setup for fit, setup in zip(fitted, setups)]
         return FamilyCost(
             setup_seconds=max(setups[:workers]),  # later rounds reuse the traced graph
-            fold_seconds=max(1e-3, float(np.median([f[4] - s for f, s in zip(fitted, setups)]))),
+            fold_seconds=max(1e-3, float(np.median(training_seconds))),
             workers=workers,
             target_trials=float(getattr(self.model_cls, "target_trials", 10)),
-            converged=not any(h.get("time_capped") for *_, h, _ in fitted),
-            work_rate=_median_work_rate(self.model_cls, [h for *_, h, _ in fitted]),
-            epochs=_median_epochs([h for *_, h, _ in fitted]),
+            converged=not any(h.get("time_capped") for h in histories),
+            work_rate=_median_work_rate(self.model_cls, histories),
+            epochs=_median_epochs(histories),
         )
 
     def _run_folds(self, folds, params, number, deadline) -> FoldRuns:
@@ -246,15 +219,18 @@ class Objective:
         runs = FoldRuns(np.zeros(shape), np.zeros(len(self.y)))
         fitted = self._fit_folds(folds, params, number, time.monotonic(), deadline)
         self._check_trained(fitted)
-        for i, (valid_pred, test_pred, epoch, history, fold_seconds) in zip(folds, fitted):
-            valid_pred, test_pred = self._from_model(valid_pred), self._from_model(test_pred)
+        for i, fit in zip(folds, fitted):
+            valid_pred, test_pred = (
+                self._from_model(fit.valid_pred),
+                self._from_model(fit.test_pred),
+            )
             if not (np.all(np.isfinite(valid_pred)) and np.all(np.isfinite(test_pred))):
                 raise TrialFailed(f"the {self.model_cls.name} model predicted NaN or inf")
             valid_idx = self.splits[i][1]
             runs.scores.append(self.metric.score(self.y[valid_idx], valid_pred))
-            runs.epochs.append(epoch)
-            runs.histories.append(history)
-            runs.seconds.append(fold_seconds)
+            runs.epochs.append(fit.best_epoch)
+            runs.histories.append(fit.history)
+            runs.seconds.append(fit.seconds)
             runs.oof_sum[valid_idx] += valid_pred
             runs.oof_count[valid_idx] += 1
             runs.test_sum = runs.test_sum + test_pred
@@ -264,7 +240,7 @@ class Objective:
         """A fold cut by the time cap after a handful of epochs is a half-trained model, not
         a candidate for the ensemble: the trial fails with that reason."""
         least = getattr(self.model_cls, "min_epochs", 1)
-        for *_, history, _ in fitted:
+        for history in (fit.history for fit in fitted):
             trained = len(history.get("val_loss", ()))
             if history.get("time_capped") and trained < least:
                 raise TrialFailed(
@@ -310,9 +286,7 @@ class Objective:
     def complete(self, params: dict, oof, test, *, number: int, deadline: float | None = None):
         """Fit the folds the search left out, so every row gets an out-of-fold prediction.
 
-        `oof` and `test` are the trial's stored search predictions; returns the
-        (oof, test, fold_scores, time_capped) over all folds, test being the mean of all fold
-        models, time_capped whether the deadline cut a fold short.
+        `oof` and `test` are the trial's stored search predictions; returns the Completion.
         """
         parts = [
             self._run_folds(folds, params, number, end)
@@ -329,7 +303,9 @@ class Objective:
         weights = searched.reshape((-1,) + (1,) * (oof_sum.ndim - 1))
         oof_sum = oof_sum + np.nan_to_num(np.asarray(oof, float)) * weights
         test_sum = test_sum + np.asarray(test, float) * self.n_splits
-        return _mean_oof(oof_sum, count + searched), test_sum / len(self.splits), scores, capped
+        return Completion(
+            _mean_oof(oof_sum, count + searched), test_sum / len(self.splits), scores, capped
+        )
 
 
 @dataclass

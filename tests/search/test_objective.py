@@ -140,8 +140,9 @@ def test_completion_fills_every_row_and_keeps_search_predictions(comp, request):
     params = LightGBMModel.default_params()
     result = objective(params, number=1)
     assert len(result.split_scores) == 2
-    oof, test, scores, capped = objective.complete(params, result.oof, result.test, number=1)
-    assert len(scores) == 2 and np.isfinite(oof).all() and not capped
+    full = objective.complete(params, result.oof, result.test, number=1)
+    oof, test = full.oof, full.test
+    assert len(full.fold_scores) == 2 and np.isfinite(oof).all() and not full.time_capped
     searched = ~np.isnan(result.oof.reshape(len(y), -1)).any(axis=1)
     np.testing.assert_allclose(oof[searched], result.oof[searched])
     # the test prediction is the mean over all 4 fold models
@@ -169,9 +170,9 @@ def test_on_large_data_completion_fits_a_round_at_a_time_and_drops_its_folds(
         out = objective.complete(params, result.oof, result.test, number=1)
         return out, sorted(objective._cache)
 
-    (oof, test, scores, _), cached = completed(0)
-    (oof_all, test_all, scores_all, _), cached_all = completed(2**40)
-    np.testing.assert_allclose(oof, oof_all)
-    np.testing.assert_allclose(test, test_all)
-    assert scores == scores_all and len(scores) == 4
+    full, cached = completed(0)
+    full_all, cached_all = completed(2**40)
+    np.testing.assert_allclose(full.oof, full_all.oof)
+    np.testing.assert_allclose(full.test, full_all.test)
+    assert full.fold_scores == full_all.fold_scores and len(full.fold_scores) == 4
     assert cached == [0] and cached_all == [0, 1, 2, 3, 4]
