@@ -17,9 +17,10 @@ import numpy as np
 from .exceptions import DataError
 
 # Cached fold, its transform, and per fold worker the memmapped arrays and the network's
-# copy. Measured: at 5, a 1,000,000 x 50 run sampled to 528,769 rows peaked at 20.4 GiB for
-# the process tree (about 7 fold-sized copies beyond the data) and was killed for memory.
-COPIES = 9
+# copy, as the process tree's resident memory counts them (shared pages once per process).
+# Measured on 1,000,000 x 50: at 5 a run was killed for memory; at 9 the folds took 5.0 GiB
+# where 3.8 were allowed (the tree peaked at 9.2 GiB of 8), so 9 x 5.0 / 3.8 and a margin.
+COPIES = 13
 MEMORY_SHARE = 0.6  # of the memory available when the run starts
 MIN_ROWS = 10_000  # below this, a sample would not be worth running: refuse instead
 # One-hot columns per categorical, widest first (the first is preprocessing.MAX_CATEGORIES):
