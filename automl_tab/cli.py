@@ -15,6 +15,7 @@ from .cli_options import fail_cleanly
 from .cli_options import load_comp
 from .cli_options import schema_options
 from .config import BACKENDS
+from .config import MODELS
 from .config import RunConfig
 from .exceptions import AutomlTabError
 
@@ -184,7 +185,7 @@ def _search(comp, models, opts):
 )
 @click.option(
     "--models",
-    default="nn,lgbm",
+    default=",".join(MODELS),
     show_default=True,
     help="Model families to search, comma-separated: nn (pyramid network), lgbm (LightGBM).",
 )

@@ -11,6 +11,7 @@ COPIES, the width counted from the prepared columns (see `feature_width`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 
@@ -150,6 +151,13 @@ def check_memory(X, n_test: int, schema, *, budget: int) -> MemoryCheck:
     return MemoryCheck(rows, int(per_feature * widths[cap]), budget, widths[cap], cap)
 
 
+def _round_down(rows: int) -> int:
+    """Rows kept to two significant digits (334,879 -> 330,000): the budget moves with the
+    memory free at the start, the sample size should not with every megabyte."""
+    step = 10 ** max(0, len(str(rows)) - 2)
+    return rows - rows % step
+
+
 def sample_rows(n_rows: int, keep: int, seed: int, y=None) -> np.ndarray:
     """Sorted indices of `keep` of `n_rows` rows, seeded (stratified by `y` when given), so
     that a resumed run draws the same sample."""
@@ -180,7 +188,11 @@ def within_memory(
             on_notice(f"resuming on the earlier run's seeded sample of {rows:,} of {len(X):,} rows")
         return (*_sample(X, y, rows, seed, schema), cap)
     check = check_memory(X, len(X_test), schema, budget=memory_budget(limit_bytes))
-    if check.rows < min(MIN_ROWS, len(X)):
+    if len(X) <= MIN_ROWS:  # too few rows for a sample to help: narrower columns at most
+        check = replace(check, rows=len(X))
+    if check.rows < len(X):
+        check = replace(check, rows=_round_down(check.rows))
+    if check.rows < MIN_ROWS and check.rows < len(X):
         raise DataError(
             f"{len(X):,} training rows with {check.features:,} features after preprocessing "
             f"need about {check.needed_bytes / GIB:.1f} GiB, and the folds may take only "

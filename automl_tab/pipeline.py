@@ -131,13 +131,11 @@ class AutoTab:
             self.on_notice(notice)  # what was dropped or read as missing, said before the run
         workdir = Path(cfg.workdir or default_workdir(comp.name))
         prepare_workdir(workdir)
-        X, y, X_test = self._training_rows(comp, schema, workdir)
+        X, y, X_test = self._training_rows(comp, schema, workdir, warming)
         # Enough folds for any plan (plan.py): the run plan then takes a prefix of them.
         folds = self._folds(y, schema, max(REPEATS * n_folds(cfg.test_size), cfg.n_splits or 0))
         self.on_stage("preprocessing and loading models")
         stages = self._stages(schema, X, y, X_test, folds, workdir, comp.name)
-        for thread in warming:
-            thread.join()
         plan = self._plan(stages, budget, workdir, len(y))
         if plan.total_folds > len(folds):  # an earlier run's plan asked for more
             folds = self._folds(y, schema, plan.total_folds)
@@ -207,10 +205,12 @@ class AutoTab:
         """All trials, the completed best first, then the rest by number."""
         return leaderboard(self.trials_)
 
-    def _training_rows(self, comp, schema, workdir: Path):
+    def _training_rows(self, comp, schema, workdir: Path, warming=()):
         """(X, y, X_test): the labelled rows, or the memory guard's seeded sample of them (the
         earlier run's sample when resuming), checked against the run being resumed."""
         X, y, X_test = training_data(comp, schema)
+        for thread in warming:  # the guard counts the fold workers' memory: let them start
+            thread.join()
         earlier = None if self.fresh else earlier_rows(workdir)
         limit, seed = self.config.memory_limit * 2**30, self.config.seed
         X, y, self.max_categories_ = within_memory(

@@ -20,8 +20,6 @@ def test_bench_tabulates_cv_and_holdout(multiclass_comp, tmp_path):
     rows = json.loads(out.with_suffix(".json").read_text())
     assert rows[0]["exit_code"] == 0 and rows[0]["metric"] == "log_loss"
     assert 0 < rows[0]["holdout_score"] < np.log(3) and rows[0]["peak_rss_mib"] > 10
-    # The tree holds the largest process (the test's own memory is in neither figure).
-    assert rows[0]["peak_tree_mib"] >= rows[0]["peak_rss_mib"]
     assert rows[0]["seconds"] > 0 and rows[0]["time_limit"] == 30
     assert "| multi | log_loss ↓ |" in out.read_text()
 

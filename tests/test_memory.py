@@ -71,8 +71,21 @@ def test_many_categories_get_fewer_one_hot_columns_before_any_sample(binary_comp
 def test_refused_in_one_line_when_not_even_a_small_sample_fits(binary_comp, monkeypatch):
     schema, X, y, X_test = prepared(binary_comp)
     monkeypatch.setattr(memory, "available_bytes", lambda: 10_000)
+    monkeypatch.setattr(memory, "MIN_ROWS", 50)  # 160 rows count as large
     with pytest.raises(DataError, match="GiB; raise --memory-limit, free memory"):
         memory.within_memory(X, y, X_test, schema, seed=0)
+
+
+def test_data_too_small_to_sample_is_kept_whole_at_any_limit(binary_comp):
+    """A limit below what the process holds leaves no budget: rows no more than MIN_ROWS are
+    kept whole (a sample of them would not help), never refused."""
+    schema, X, y, X_test = prepared(binary_comp)
+    X2, y2, _ = memory.within_memory(X, y, X_test, schema, seed=0, limit_bytes=1)
+    assert X2 is X and y2 is y
+
+
+def test_a_sample_keeps_two_significant_digits_of_rows():
+    assert [memory._round_down(n) for n in (334_879, 99, 10_999)] == [330_000, 99, 10_000]
 
 
 def test_the_limit_counts_what_the_process_tree_holds_already():

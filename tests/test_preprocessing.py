@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from automl_tab import load_competition
 from automl_tab.preprocessing import FrequentWords
@@ -126,3 +127,15 @@ def test_frequent_words_are_counted_on_the_training_rows_only():
     words = FrequentWords(min_rows=3).fit(train)
     assert list(words.get_feature_names_out()) == ["red"]
     assert words.transform(valid).sum() == 0
+
+
+def test_categories_stay_arrow_strings_when_pyarrow_is_there(binary_comp):
+    """Categorical features are kept in Arrow buffers until a fold encodes them (a tenth of
+    the memory of Python strings on large data); without pyarrow they stay objects."""
+    pytest.importorskip("pyarrow", minversion="16")
+    from automl_tab.preprocessing import ARROW_STRINGS
+
+    schema = infer_schema(load_competition(binary_comp))
+    X = prepare_features(load_competition(binary_comp).train, schema)
+    assert ARROW_STRINGS is not None and X["color"].dtype == ARROW_STRINGS
+    assert X["color"].isna().sum() > 0 and X["color"].dropna().isin(["red", "green", "blue"]).all()

@@ -118,9 +118,9 @@ class TrialStore:
     def heartbeat(self, number: int) -> Heartbeat:
         """Start trial `number`'s heartbeat in the store (until `stop()`): a trial silent for
         GRACE_SECONDS is taken for a dead worker's, failed and queued again."""
-        storage = self._storage or self.storage()
-        study_id = storage.get_study_id_from_name(self.study_name)
-        return Heartbeat(storage, storage.get_trial_id_from_study_id_trial_number(study_id, number))
+        if self._storage is None:
+            self._storage = self.storage()
+        return Heartbeat(self._storage, self.study_name, number)
 
     def delete(self) -> None:
         """Forget the study and its predictions (for --fresh)."""
@@ -196,22 +196,27 @@ class TrialStore:
 class Heartbeat:
     """Records a trial's heartbeat every interval on a daemon thread. Optuna beats only inside
     `study.optimize`, not around ask/tell, and its thread is not a daemon: it would keep an
-    interrupted process alive."""
+    interrupted process alive. The trial's id is looked up on the thread too, so a busy
+    database delays a beat but never fails the `ask` that started it."""
 
-    def __init__(self, storage, trial_id: int):
+    def __init__(self, storage, study_name: str, number: int):
         self._stop = threading.Event()
         interval = storage.get_heartbeat_interval()
         if interval is None:
             return
         thread = threading.Thread(
-            target=self._beat, args=(storage, trial_id, interval), daemon=True
+            target=self._beat, args=(storage, study_name, number, interval), daemon=True
         )
         thread.start()
 
-    def _beat(self, storage, trial_id: int, interval: float):
+    def _beat(self, storage, study_name: str, number: int, interval: float):
+        trial_id = None
         while not self._stop.is_set():
             # A lost beat only means a later retry, never a crash.
             with contextlib.suppress(Exception):
+                if trial_id is None:
+                    study_id = storage.get_study_id_from_name(study_name)
+                    trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
                 storage.record_heartbeat(trial_id)
             self._stop.wait(interval)
 

@@ -98,6 +98,7 @@ def test_unknown_option_values_are_one_line(args, word, binary_comp, tmp_path):
     assert result.exit_code in (1, 2) and len(lines) <= 3 and word in lines[-1], result.output
 
 
+@pytest.mark.slow  # runs a dozen folders end to end (16 s)
 def test_odd_but_valid_folder_is_handled(tmp_path):
     rng = np.random.default_rng(3)
     n, n_test = 300, 80
@@ -166,6 +167,7 @@ def run_twice(comp, tmp_path, models, seeds, n_trials):
     return subs
 
 
+@pytest.mark.slow  # two full runs in real processes (15 s)
 def test_same_seed_same_file_lightgbm(multiclass_comp, tmp_path):
     a, b, c = run_twice(multiclass_comp, tmp_path, "lgbm", [1, 1, 2], 2)
     assert a == b and a != c
