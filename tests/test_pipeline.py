@@ -77,22 +77,14 @@ def test_run_penguins_end_to_end(tmp_path):
 def test_tune_nn_then_submit_with_bayes_opt(binary_comp, tmp_path):
     comp = binary_comp
     work = tmp_path / "w"
-    log = cli(
-        "tune-nn",
-        comp,
-        "--top-k",
-        "1",
-        "--backend",
-        "bayes_opt",
-        "--n-trials",
-        "3",
-        "--init-points",
-        "2",
-        "--time-limit",
-        "120",
-        "--workdir",
-        work,
-    )
+
+    def tune(n_trials):
+        return cli(
+            "tune-nn", comp, "--top-k", "1", "--backend", "bayes_opt", "--n-trials", n_trials,
+            "--init-points", "2", "--time-limit", "120", "--workdir", work,
+        )  # fmt: skip
+
+    log = tune(3)
     assert "best parameters" in log
     first = cli("submit", work, "--output", tmp_path / "a.csv", "--top-k", "2")
     cli("submit", work, "--output", tmp_path / "b.csv", "--top-k", "2")
@@ -102,20 +94,5 @@ def test_tune_nn_then_submit_with_bayes_opt(binary_comp, tmp_path):
     sub = pd.read_csv(tmp_path / "a.csv")
     assert set(sub["label"]) <= {"yes", "no"} and len(sub) == 60
     # rerunning the same command resumes the study: 3 trials kept, 1 more run
-    log = cli(
-        "tune-nn",
-        comp,
-        "--top-k",
-        "1",
-        "--backend",
-        "bayes_opt",
-        "--n-trials",
-        "4",
-        "--init-points",
-        "2",
-        "--time-limit",
-        "120",
-        "--workdir",
-        work,
-    )
+    log = tune(4)
     assert "trial   3" in log and "trial   2 |" not in log
