@@ -11,6 +11,7 @@ import click
 from .cli_options import fail_cleanly
 from .cli_options import load_comp
 from .cli_options import schema_options
+from .config import MODELS
 from .exceptions import AutomlTabError
 
 
@@ -23,7 +24,7 @@ from .exceptions import AutomlTabError
     type=click.Path(dir_okay=False, path_type=Path),
     help="Markdown table to write (a .json with the same name goes beside it).",
 )
-@click.option("--models", default="nn,lgbm", show_default=True, help="Passed on to `run`.")
+@click.option("--models", default=",".join(MODELS), show_default=True, help="Passed on to `run`.")
 @fail_cleanly
 def bench(comps, time_limit, seed, out, models):
     """Run the full pipeline on each competition folder and tabulate CV and holdout scores,
@@ -118,7 +119,7 @@ def bench_recipe(comps, n_configs, seed, variants):
 @click.option("--cols", type=click.IntRange(min=2), default=50, show_default=True)
 @click.option("--time-limit", type=click.FloatRange(min=1), default=600, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--models", default="nn,lgbm", show_default=True, help="Passed on to `run`.")
+@click.option("--models", default=",".join(MODELS), show_default=True, help="Passed on to `run`.")
 @click.option(
     "--folder",
     type=click.Path(file_okay=False, path_type=Path),
