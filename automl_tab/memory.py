@@ -16,6 +16,12 @@ from dataclasses import replace
 import numpy as np
 
 from .exceptions import DataError
+from .preprocessing import DATE_CATEGORIES
+from .preprocessing import DATE_NUMBERS
+from .preprocessing import MAX_CATEGORIES
+from .preprocessing import MIN_FREQUENCY
+from .preprocessing import TEXT_TOKENS
+from .preprocessing import feature_groups
 
 # Cached fold, its transform, and per fold worker the memmapped arrays and the network's
 # copy, as the process tree's resident memory counts them (shared pages once per process).
@@ -24,9 +30,9 @@ from .exceptions import DataError
 COPIES = 13
 MEMORY_SHARE = 0.6  # of the memory available when the run starts
 MIN_ROWS = 10_000  # below this, a sample would not be worth running: refuse instead
-# One-hot columns per categorical, widest first (the first is preprocessing.MAX_CATEGORIES):
-# on large data a narrower cap, the rest grouped, keeps more rows than a sample would.
-CATEGORY_CAPS = (64, 32, 16, 8)
+# One-hot columns per categorical, widest first: on large data a narrower cap, the rest
+# grouped, keeps more rows than a sample would.
+CATEGORY_CAPS = (MAX_CATEGORIES, MAX_CATEGORIES // 2, MAX_CATEGORIES // 4, MAX_CATEGORIES // 8)
 GIB = 2**30
 
 
@@ -93,9 +99,6 @@ def available_bytes() -> int:
 def widest(schema) -> int:
     """The most features preprocessing can make of the schema's columns (one-hot capped at
     MAX_CATEGORIES + 1 a column, missing indicators, date parts): a bound with no fitting."""
-    from .preprocessing import DATE_CATEGORIES
-    from .preprocessing import DATE_NUMBERS
-    from .preprocessing import TEXT_TOKENS
 
     one_hot = CATEGORY_CAPS[0] + 1
     per_date = 2 * len(DATE_NUMBERS) + one_hot * len(DATE_CATEGORIES)
@@ -113,9 +116,6 @@ def feature_widths(X, schema, caps=CATEGORY_CAPS) -> dict[int, int]:
     MIN_FREQUENCY times plus one for the rare ones (at most the cap), TEXT_TOKENS a text
     column. A fit on a sample counts too few: on 2,000 of 1,000,000 rows most of a large
     column's levels are rare (the run then held 19 GiB)."""
-    from .preprocessing import MIN_FREQUENCY
-    from .preprocessing import TEXT_TOKENS
-    from .preprocessing import feature_groups
 
     groups = feature_groups(schema)
     fixed = sum(1 + int(X[c].isna().any()) for c in groups["numeric"])

@@ -108,8 +108,7 @@ def earlier_rows(workdir: Path) -> tuple[int, int] | None:
     if not target_file.is_file():
         return None
     rows = int(np.load(target_file, mmap_mode="r", allow_pickle=False).shape[0])
-    run_file = workdir / RUN_FILE
-    run = json.loads(run_file.read_text()) if run_file.is_file() else {}
+    run = read_run(workdir) if (workdir / RUN_FILE).is_file() else {}
     return rows, int(run.get("max_categories", CATEGORY_CAPS[0]))
 
 
