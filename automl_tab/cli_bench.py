@@ -87,8 +87,14 @@ def bench_nn(comp, n_configs, seed, reference, target, id_column, task, metric):
     help="Recipe elements to try one at a time against the baseline, comma-separated "
     "(a+b tries two together).",
 )
+@click.option(
+    "--against",
+    default="baseline",
+    show_default=True,
+    help="The variant the others are compared with (one of --variants, or baseline).",
+)
 @fail_cleanly
-def bench_recipe(comps, n_configs, seed, variants):
+def bench_recipe(comps, n_configs, seed, variants, against):
     """Ablation of the network recipe: the same configurations and folds with the baseline
     and with each variant, networks only; prints a table of losses, changes and times."""
     from .bench_recipe import VARIANTS
@@ -104,11 +110,16 @@ def bench_recipe(comps, n_configs, seed, variants):
         raise AutomlTabError(
             f"--variants {','.join(unknown)} unknown; use some of {', '.join(sorted(VARIANTS))}"
         )
+    if against not in ["baseline", *names]:
+        raise AutomlTabError(
+            f"--against {against} is not among the variants run; pass one of --variants or baseline"
+        )
     table = run_bench_recipe(
         [load_comp(c, None, None, None, None) for c in comps],
         n_configs=n_configs,
         seed=seed,
         names=names,
+        against=against,
         log=click.echo,
     )
     click.echo(table, nl=False)
