@@ -24,6 +24,23 @@ def blend(predictions: list[np.ndarray], weights: list[float] | None = None) -> 
     return np.tensordot(w, stack, axes=1)
 
 
+def hedged(metric: Metric, proba: np.ndarray, n_rows: int) -> np.ndarray:
+    """Class probabilities no more confident than `n_rows` labelled rows can show, when the
+    metric is log loss: (1 - e) p + e / classes with e = 1 / (n_rows + 2), Laplace's rule of
+    succession for a mistake never seen in n rows. Other metrics get `proba` unchanged.
+
+    Out-of-fold predictions on small data can show no mistake at all, and the greedy
+    selection then picks the most confident trial alone: penguins (258 rows) at 60 s chose a
+    network of out-of-fold log loss 0.00016 that scored 0.247 on the holdout, one bird
+    predicted wrong at p ~ 1e-10; hedged, 0.086. On 1,500 rows e is 0.0007 (jh-simple), on
+    otto 0.00002."""
+    if metric.name != "log_loss":
+        return proba
+    eps = 1.0 / (n_rows + 2)
+    proba = np.asarray(proba, dtype=float)
+    return (1.0 - eps) * proba + eps / proba.shape[1]
+
+
 def covered_rows(oof: np.ndarray) -> np.ndarray:
     """Rows that have an out-of-sample prediction (no NaN in any of their columns)."""
     oof = np.asarray(oof, dtype=float)

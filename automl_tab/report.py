@@ -20,6 +20,7 @@ import pandas as pd
 
 from .ensemble import blend
 from .ensemble import covered_rows
+from .ensemble import hedged
 from .metrics import get_metric
 from .plan import RunPlan
 from .results import leaderboard
@@ -200,8 +201,8 @@ def _ensemble_section(report, workdir, run, schema, metric, board, storage):
         full = store.has_predictions(t["number"], full=True)
         preds.append(store.load_predictions(t["number"], full=full)[0])
         weights.append(t["weight"])
-    oof = blend(preds, weights)
     y = np.load(workdir / TARGET_FILE)
+    oof = hedged(metric, blend(preds, weights), len(y))  # as results.finalize scores it
     cfg = run["config"]
     folds = make_splits(  # one repetition of the K-fold: every row in exactly one fold
         y,

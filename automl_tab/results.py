@@ -18,6 +18,7 @@ from .ensemble import blend
 from .ensemble import candidates
 from .ensemble import covered_rows
 from .ensemble import ensemble_weights
+from .ensemble import hedged
 from .ensemble import oof_score
 from .ensemble import score_on
 from .ensemble import top_trials
@@ -67,7 +68,8 @@ def finalize(
     every candidate covers, so a weak candidate gets weight 0 instead of diluting the best.
     When the members it picks were all completed, the selection is redone among the completed
     candidates on every row (more rows, steadier weights and score); a better trial that was
-    not completed is never dropped for a weaker completed one. Each candidate's test prediction
+    not completed is never dropped for a weaker completed one. For log loss the blend is
+    hedged (ensemble.hedged) before it is scored and written. Each candidate's test prediction
     is the mean of its fold models, so no refit is needed: this costs seconds and `submit` can
     redo it.
     """
@@ -89,11 +91,11 @@ def finalize(
     oofs, tests = [oof for oof, _ in preds], [test for _, test in preds]
     weights = ensemble_weights(selection_metric(metric), y, oofs, full)
     picked = [i for i, w in enumerate(weights) if w > 0]
-    oof_blend = blend([oofs[i] for i in picked], weights[picked])
+    oof_blend = hedged(metric, blend([oofs[i] for i in picked], weights[picked]), len(y))
     cv, n_rows = oof_score(metric, y, oof_blend)
     members = [(pool[i], float(weights[i])) for i in picked]
     template = pd.read_csv(workdir / TEMPLATE_FILE, dtype=str)
-    test_blend = blend([tests[i] for i in picked], weights[picked])
+    test_blend = hedged(metric, blend([tests[i] for i in picked], weights[picked]), len(y))
     frame = submission_frame(template, pd.Series(run["test_ids"]), test_blend, schema)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = Path(output) if output else workdir / f"submission-{stamp}.csv"

@@ -1,6 +1,7 @@
 """The ensemble: greedy weights on out-of-fold predictions, candidates and their policy."""
 
 import numpy as np
+import pytest
 
 from automl_tab.ensemble import blend
 from automl_tab.ensemble import candidates
@@ -107,3 +108,21 @@ def test_greedy_keeps_the_best_round():
     exact, off = y.copy(), y + 0.5
     weights = greedy_weights(get_metric("rmse"), y, [exact, off], rounds=5)
     assert weights.tolist() == [1.0, 0.0]
+
+
+def test_log_loss_blends_are_hedged_by_what_the_rows_can_show():
+    """A prediction certain of the wrong class costs 34.5 (log 1e-15) unhedged; with 98
+    labelled rows no class gets less than 1 / 100 / 3."""
+    from automl_tab.ensemble import hedged
+
+    sure = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    out = hedged(get_metric("log_loss"), sure, n_rows=98)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    assert out.min() == pytest.approx(0.01 / 3) and out.max() == pytest.approx(0.99 + 0.01 / 3)
+    wrong = np.array([2, 2])
+    assert (
+        get_metric("log_loss").score(wrong, out) < 6.0 < get_metric("log_loss").score(wrong, sure)
+    )
+    # Other metrics see the blend as it is; the hedge fades on large data.
+    assert hedged(get_metric("accuracy"), sure, n_rows=98) is sure
+    assert np.abs(hedged(get_metric("log_loss"), sure, n_rows=10**6) - sure).max() < 1e-5
