@@ -98,3 +98,15 @@ def test_a_completion_too_long_for_the_run_is_neither_reserved_nor_started():
     assert budget.completion_fits(5.0)
     clock.now = budget.end - 30.0  # after the search, what fits before the end may run
     assert budget.completion_fits(30.0) and not budget.completion_fits(31.0)
+
+
+def test_a_trial_starts_while_half_its_familys_median_time_is_left():
+    from automl_tab.budget import LAST_TRIAL_SHARE
+
+    budget, clock = budget_at(300, elapsed=15.0)
+    budget.open_search({"nn": 1.0}, completes=False)
+    assert budget.trial_fits(0.0) and budget.trial_fits(budget.search_left() / LAST_TRIAL_SHARE)
+    clock.now = budget.search_deadline() - 30.0
+    assert budget.trial_fits(60.0) and not budget.trial_fits(61.0)
+    clock.now = budget.search_deadline()
+    assert not budget.trial_fits(0.0)

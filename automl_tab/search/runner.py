@@ -92,11 +92,11 @@ def run_stages(
     heartbeat stops and then run again here), so the study completes exactly `n_trials`.
 
     `budget` (opened with the stages' shares) picks the family of each trial and its
-    deadline; a family's next trial starts only if the median duration of its trials in this
-    session fits before the search deadline. A failing trial is recorded and the search goes
-    on; after MAX_CONSECUTIVE_FAILURES in a row a family stops (and the run stops if no family
-    is left). KeyboardInterrupt marks the running trial failed and propagates. Returns the
-    number of trials run here.
+    deadline; a family's next trial starts only while half the median duration of its trials
+    in this session is left before the search deadline (Budget.trial_fits). A failing trial
+    is recorded and the search goes on; after MAX_CONSECUTIVE_FAILURES in a row a family
+    stops (and the run stops if no family is left). KeyboardInterrupt marks the running
+    trial failed and propagates. Returns the number of trials run here.
     """
     for stage in stages:  # earlier runs' best trials count as evidence too
         done = [t for t in stage.completed() if stage.store.has_predictions(t.number)]
@@ -153,8 +153,8 @@ def _stop_family(stage: Stage, stages: list[Stage], record, on_notice) -> None:
 
 def _status(stage: Stage, n_trials: int | None, budget: Budget) -> str:
     """ "go" (start a trial), "wait" (others' running trials may complete the study) or "stop"."""
-    remaining = budget.search_left()
-    if remaining <= 0 or (stage.durations and statistics.median(stage.durations) > remaining):
+    typical = statistics.median(stage.durations) if stage.durations else 0.0
+    if not budget.trial_fits(typical):
         return "stop"
     if n_trials is None:
         return "go"
