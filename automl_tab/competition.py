@@ -32,18 +32,6 @@ class Competition:
     meta: dict = field(default_factory=dict)
 
 
-def _read_text(path: Path) -> pd.DataFrame:
-    """Every cell as text, by pyarrow's CSV reader (multi-threaded, no Python string per
-    cell): on a 320 MB train.csv (100,000 x 500) it took 2.4 s and 1.0 GiB at its peak where
-    pandas' C reader took 10.3 s and 1.6 GiB, for the same frame (the same cells and missing
-    cells on all 30 tables of the public competitions). Any failure falls back to the C
-    reader, whose errors read_csv_text turns into one line each, as before."""
-    try:
-        return pd.read_csv(path, dtype=str, encoding="utf-8-sig", engine="pyarrow")
-    except Exception:  # noqa: BLE001 - the C reader below decides, and says why
-        return pd.read_csv(path, dtype=str, encoding="utf-8-sig", skipinitialspace=False)
-
-
 def read_csv_text(path: Path) -> pd.DataFrame:
     """Read one CSV with every cell as a string (missing cells as NaN); errors become DataError."""
     where = f"{path.parent.name}/{path.name}"
@@ -53,7 +41,7 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             "(Kaggle layout); download the missing file into the folder"
         )
     try:
-        frame = _read_text(path)
+        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", skipinitialspace=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{where} is empty; re-download it from the competition") from None
     except UnicodeDecodeError:

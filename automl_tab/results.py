@@ -68,8 +68,9 @@ def finalize(
     every candidate covers, so a weak candidate gets weight 0 instead of diluting the best.
     When the members it picks were all completed, the selection is redone among the completed
     candidates on every row (more rows, steadier weights and score); a better trial that was
-    not completed is never dropped for a weaker completed one. For log loss the blend is
-    hedged (ensemble.hedged) before it is scored and written. Each candidate's test prediction
+    not completed is never dropped for a weaker completed one. For log loss every candidate
+    is hedged first (ensemble.hedged), so the members' scores, the selection, the blend and
+    its score all see what is submitted. Each candidate's test prediction
     is the mean of its fold models, so no refit is needed: this costs seconds and `submit` can
     redo it.
     """
@@ -88,14 +89,17 @@ def finalize(
     preds = [stores[r.model].load_predictions(r.number, full=f) for r, f in zip(pool, full)]
     metric = get_metric(schema.metric)
     y = np.load(workdir / TARGET_FILE)
-    oofs, tests = [oof for oof, _ in preds], [test for _, test in preds]
+    # Each candidate hedged before anything is chosen or scored: its own out-of-fold score,
+    # the selection and the blend then all see what is submitted.
+    oofs = [hedged(metric, oof, len(y)) for oof, _ in preds]
+    tests = [hedged(metric, test, len(y)) for _, test in preds]
     weights = ensemble_weights(selection_metric(metric), y, oofs, full)
     picked = [i for i, w in enumerate(weights) if w > 0]
-    oof_blend = hedged(metric, blend([oofs[i] for i in picked], weights[picked]), len(y))
+    oof_blend = blend([oofs[i] for i in picked], weights[picked])
     cv, n_rows = oof_score(metric, y, oof_blend)
     members = [(pool[i], float(weights[i])) for i in picked]
     template = pd.read_csv(workdir / TEMPLATE_FILE, dtype=str)
-    test_blend = hedged(metric, blend([tests[i] for i in picked], weights[picked]), len(y))
+    test_blend = blend([tests[i] for i in picked], weights[picked])
     frame = submission_frame(template, pd.Series(run["test_ids"]), test_blend, schema)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = Path(output) if output else workdir / f"submission-{stamp}.csv"

@@ -217,21 +217,3 @@ def test_a_table_without_a_usable_feature_is_refused(binary_comp):
         frame.to_csv(binary_comp / name, index=False)
     with pytest.raises(DataError, match="no usable feature column .*'x1' constant"):
         schema_of(binary_comp)
-
-
-def test_tables_read_as_the_c_reader_reads_them_and_fail_as_it_fails(binary_comp):
-    """pyarrow reads well-formed tables to the same text cells (a BOM, quotes, missing
-    cells, numbers spelled as written); a malformed one is left to pandas' C reader, whose
-    error names the file."""
-    import pandas as pd
-
-    from automl_tab.competition import read_csv_text
-
-    table = binary_comp / "extra.csv"
-    table.write_bytes('\ufeffid,a,b,c\n007," x ",NA,1.50\n010,"multi\nline",,1e3\n'.encode())
-    expected = pd.read_csv(table, dtype=str, encoding="utf-8-sig")
-    pd.testing.assert_frame_equal(read_csv_text(table), expected)
-    assert read_csv_text(table)["id"].tolist() == ["007", "010"]
-    table.write_text("id,a\n1,2\n3,4,5\n")
-    with pytest.raises(DataError, match=r"extra.csv is not a readable CSV file \(Error tokeniz"):
-        read_csv_text(table)
