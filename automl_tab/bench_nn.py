@@ -11,7 +11,8 @@ through
     Adam's beta_2 0.95, eight members, periodic embeddings of numbers; see README's network
     recipe) and fold workers.
 Both build the same pyramid (widths, PReLU, dropout, Adam, no L2) with the same epoch cap;
-ours trains it as the search does, as eight members at once. Preprocessing is done once, and
+ours trains it as the search does, as eight members at once, with the periodic embeddings
+in front (its widths sized on their wider input). Preprocessing is done once, and
 the fold workers are started, before the clocks start.
 The figures: trials per minute of each loop, and the mean competition-metric loss over the
 configurations, which says whether our faster loop costs quality.
