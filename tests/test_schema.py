@@ -217,3 +217,44 @@ def test_a_table_without_a_usable_feature_is_refused(binary_comp):
         frame.to_csv(binary_comp / name, index=False)
     with pytest.raises(DataError, match="no usable feature column .*'x1' constant"):
         schema_of(binary_comp)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '\ufeffid,a,b\n1," x ",NA\n2,"multi\nline",\n',  # BOM, spaces, quoted newline
+        'id,a,b\n007,1.50,"NA"\n\n3,None,n/a\r\n4,"x\r\ny",-nan\n',  # spellings, NA cells
+        "id,a,a\n1,2,3\n",  # repeated names: pandas renames them
+        "id,a\n1,2,3\n4,5,6\n",  # one field more than the header: an index column
+        "id,a,b\n1,2\n3,4,5\n",  # a short row
+    ],
+)
+def test_tables_are_read_to_the_cells_pandas_c_reader_gives(binary_comp, text):
+    """Whichever reader reads the file (pyarrow's where it can, pandas' C reader where the
+    header or rows need pandas' own rules), the frame is the one read_csv(dtype=str) gives."""
+    from automl_tab.competition import read_csv_text
+
+    table = binary_comp / "extra.csv"
+    table.write_bytes(text.encode())
+    expected = pd.read_csv(table, dtype=str, encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(read_csv_text(table), expected)
+
+
+def test_arrow_reads_well_formed_tables_and_leaves_malformed_ones(binary_comp):
+    from automl_tab.competition import _read_arrow
+    from automl_tab.competition import read_csv_text
+
+    table = binary_comp / "extra.csv"
+    table.write_bytes(b'id,a\n007,"x\ny"\n')
+    frame = _read_arrow(table)
+    if isinstance(pd.Series([], dtype=str).dtype, pd.StringDtype):  # pandas >= 3
+        assert frame is not None and frame["id"].tolist() == ["007"]
+        assert frame["a"].tolist() == ["x\ny"]
+    table.write_text("id,a\n1,2\n3,4,5,6\n")
+    assert _read_arrow(table) is None
+    with pytest.raises(DataError, match=r"extra.csv is not a readable CSV file \(Error tokeniz"):
+        read_csv_text(table)
+    table.write_bytes(b"id,a\n1,caf\xe9\n")
+    assert _read_arrow(table) is None
+    with pytest.raises(DataError, match="extra.csv is not UTF-8 text"):
+        read_csv_text(table)
