@@ -258,3 +258,12 @@ def test_arrow_reads_well_formed_tables_and_leaves_malformed_ones(binary_comp):
     assert _read_arrow(table) is None
     with pytest.raises(DataError, match="extra.csv is not UTF-8 text"):
         read_csv_text(table)
+
+
+def test_the_missing_cell_spellings_are_pandas_own():
+    """The Arrow reader's null spellings are the C reader's defaults; a pandas release that
+    changes them fails here instead of reading cells differently by reader."""
+    parsers = pytest.importorskip("pandas._libs.parsers")
+    from automl_tab.competition import PANDAS_NA_CELLS
+
+    assert set(PANDAS_NA_CELLS) == set(parsers.STR_NA_VALUES)
