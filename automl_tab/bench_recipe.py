@@ -39,9 +39,13 @@ VARIANTS = {
     # elements against with --against recipe.
     "recipe": ({"patience": 10, "patience_rate": 0.5, "beta_2": 0.95}, {}),
     "periodic": ({"embedding": "periodic"}, {}),
+    # Weights that grow with the training rows (pyramid_nn.capacity): with "recipe+members+
+    # periodic" against that alone, today's recipe with and without it.
+    "capacity": ({"capacity_rule": True}, {}),
 }
 # The baseline is the recipe before the ablation, pinned so that the table can be redone:
-# fixed patience 5, Adam's beta_2 0.999, one network, plain numeric inputs (options override
+# fixed patience 5, Adam's beta_2 0.999, one network, plain numeric inputs, only MAX_PARAMS
+# bounding the weights (options override
 # searched params).
 BASE_OPTIONS = {
     "max_epochs": RunConfig.max_epochs,
@@ -50,6 +54,7 @@ BASE_OPTIONS = {
     "beta_2": 0.999,
     "members": 1,
     "embedding": "none",
+    "capacity_rule": False,
 }
 
 

@@ -42,6 +42,12 @@ PREDICT_BATCH = 8192
 MIN_BATCH = 128
 MAX_STEPS_PER_EPOCH = 200
 MAX_BATCH = 4096
+# The weights all members of a network share grow with the training rows: wide networks on
+# small data cost minutes and learn no more. bench-nn (our loop only, same configurations),
+# without the rule -> with it: titanic's 20 configurations 8.98 -> 3.07 s each, mean accuracy
+# 0.829 -> 0.846; jh-simple's 10: 40.7 -> 9.2 s each, mean log loss 0.805 -> 0.725.
+PARAMS_PER_ROW = 200
+MIN_CAPACITY = 100_000
 MEMBERS_ROWS = 5000  # the default trial trains eight members up to this many rows
 
 
@@ -52,6 +58,12 @@ def scaled_batch(batch_size: int, n_rows: int, max_steps: int = MAX_STEPS_PER_EP
     while n_rows > batch * max_steps and batch * 2 <= MAX_BATCH:
         batch *= 2
     return batch
+
+
+def capacity(n_rows: int) -> int:
+    """Weights all members of a network share on `n_rows` training rows: PARAMS_PER_ROW a
+    row, at least MIN_CAPACITY, at most MAX_PARAMS."""
+    return int(min(MAX_PARAMS, max(MIN_CAPACITY, PARAMS_PER_ROW * n_rows)))
 
 
 def count_params(n_inputs: int, widths: list[int], n_outputs: int) -> int:
@@ -135,6 +147,7 @@ class PyramidNNModel:
         patience_rate=0.5,
         max_work=None,
         embedding="periodic",
+        capacity_rule=True,
     ):
         self.neuron_pct = neuron_pct
         self.neuron_shrink = neuron_shrink
@@ -158,13 +171,16 @@ class PyramidNNModel:
         self.patience_rate = patience_rate
         self.max_work = max_work
         self.embedding = embedding
+        self.capacity_rule = capacity_rule
 
-    def _max_params(self) -> int:
-        """MAX_PARAMS, or less when the run plan gave a `max_work` (weights x members that
-        its budget trains long enough): members share it."""
-        if self.max_work is None:
-            return MAX_PARAMS
-        return int(min(MAX_PARAMS, max(1, self.max_work // int(self.members))))
+    def _max_params(self, n_rows: int) -> int:
+        """Weights of one member: the capacity all members share (see capacity()), or less
+        when the run plan gave a `max_work` (weights x members that its budget trains long
+        enough)."""
+        total = capacity(n_rows) if self.capacity_rule else MAX_PARAMS * int(self.members)
+        if self.max_work is not None:
+            total = min(total, int(self.max_work))
+        return int(min(MAX_PARAMS, max(1, total // int(self.members))))
 
     @staticmethod
     def work_rate(history: dict) -> float | None:
@@ -296,7 +312,7 @@ class PyramidNNModel:
             max_layers=int(self.max_layers),
             n_inputs=n_features,
             n_outputs=self.n_outputs,
-            max_params=self._max_params(),
+            max_params=self._max_params(len(X)),
         )
         self.batch_size_ = scaled_batch(self.batch_size, len(X))
         self.learning_rate_ = self.learning_rate * (self.batch_size_ / self.batch_size) ** 0.5

@@ -26,6 +26,31 @@ def test_widths_are_bounded_by_parameter_count():
     assert widths[0] < 5000
 
 
+def test_capacity_grows_with_the_rows_between_its_bounds():
+    from automl_tab.models.pyramid_nn import MIN_CAPACITY
+    from automl_tab.models.pyramid_nn import PARAMS_PER_ROW
+    from automl_tab.models.pyramid_nn import capacity
+
+    assert capacity(10) == MIN_CAPACITY
+    assert capacity(5_000) == 5_000 * PARAMS_PER_ROW > MIN_CAPACITY
+    assert capacity(10**7) == MAX_PARAMS
+
+
+def test_members_share_the_capacity_of_small_data():
+    import numpy as np
+
+    from automl_tab.models.pyramid_nn import capacity
+
+    X = np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    wide = {"neuron_pct": 0.5, "max_layers": 2, "embedding": "none", "max_epochs": 1}
+    for members in (1, 8):
+        model = PyramidNNModel(members=members, **wide).fit(X, y, X, y)
+        assert members * count_params(6, model.widths_, 1) <= capacity(300)
+    free = PyramidNNModel(members=8, capacity_rule=False, **wide).fit(X, y, X, y)
+    assert free.widths_[0] == 2500  # without the rule only MAX_PARAMS bounds it
+
+
 def test_default_params_lie_in_the_space():
     assert PyramidNNModel.search_space().contains(PyramidNNModel.default_params())
 

@@ -117,7 +117,9 @@ def test_the_probe_measures_a_pace_and_a_work_limit_narrows_the_network(binary_c
     assert cost.epochs is not None and 1 <= cost.epochs <= PyramidNNModel().max_epochs
     _, _, X_test = objective.split_data(0)
     X, y = np.random.default_rng(0).normal(size=(120, X_test.shape[1])), np.arange(120) % 2
-    free = PyramidNNModel(**{**big, "max_epochs": 3}).fit(X, y, X[:20], y[:20])
+    free = PyramidNNModel(**{**big, "max_epochs": 3, "capacity_rule": False}).fit(
+        X, y, X[:20], y[:20]
+    )
     narrow = PyramidNNModel(**{**big, "max_epochs": 3, "max_work": 4 * 5_000}).fit(
         X, y, X[:20], y[:20]
     )
