@@ -45,8 +45,7 @@ VARIANTS = {
 }
 # The baseline is the recipe before the ablation, pinned so that the table can be redone:
 # fixed patience 5, Adam's beta_2 0.999, one network, plain numeric inputs, only MAX_PARAMS
-# bounding the weights (options override
-# searched params).
+# bounding the weights (options override searched params).
 BASE_OPTIONS = {
     "max_epochs": RunConfig.max_epochs,
     "patience": 5,
