@@ -8,9 +8,10 @@ through
     `model.predict` and the metric, `clear_session()` once per configuration; and
 (b) automl-tab's Objective, exactly as the search calls it: its own training loop, batch
     floor (128, learning rate scaled with it), recipe (patience 10 + half the best epoch,
-    Adam's beta_2 0.95, eight members, periodic embeddings of numbers; see README's network
-    recipe) and fold workers.
-Both build the same pyramid (widths, PReLU, dropout, Adam, no L2) with the same epoch cap;
+    Adam's beta_2 0.95, eight members, periodic embeddings of numbers, at most 200 weights
+    a training row; see README's network recipe) and fold workers.
+Both build the same pyramid (widths, PReLU, dropout, Adam, no L2) with the same epoch cap,
+ours narrowed where the capacity rule asks;
 ours trains it as the search does, as eight members at once, with the periodic embeddings
 in front (its widths sized on their wider input). Preprocessing is done once, and
 the fold workers are started, before the clocks start.
