@@ -10,11 +10,11 @@ through
     floor (128, learning rate scaled with it), recipe (patience 10 + half the best epoch,
     Adam's beta_2 0.95, eight members, periodic embeddings of numbers, at most 200 weights
     a training row; see README's network recipe) and fold workers.
-Both build the same pyramid (widths, PReLU, dropout, Adam, no L2) with the same epoch cap,
-ours narrowed where the capacity rule asks;
+Both build the same pyramid (widths, PReLU, dropout, Adam, no L2) with the same epoch cap;
 ours trains it as the search does, as eight members at once, with the periodic embeddings
-in front (its widths sized on their wider input). Preprocessing is done once, and
-the fold workers are started, before the clocks start.
+in front (its widths sized on their wider input and narrowed where the capacity rule
+asks). Preprocessing is done once, and the fold workers are started, before the clocks
+start.
 The figures: trials per minute of each loop, and the mean competition-metric loss over the
 configurations, which says whether our faster loop costs quality.
 """

@@ -1,9 +1,14 @@
 import subprocess
 import sys
 
+import numpy as np
+
 from automl_tab.models.pyramid_nn import MAX_PARAMS
 from automl_tab.models.pyramid_nn import MEMBERS_ROWS
+from automl_tab.models.pyramid_nn import MIN_CAPACITY
+from automl_tab.models.pyramid_nn import PARAMS_PER_ROW
 from automl_tab.models.pyramid_nn import PyramidNNModel
+from automl_tab.models.pyramid_nn import capacity
 from automl_tab.models.pyramid_nn import count_params
 from automl_tab.models.pyramid_nn import pyramid_widths
 
@@ -27,20 +32,12 @@ def test_widths_are_bounded_by_parameter_count():
 
 
 def test_capacity_grows_with_the_rows_between_its_bounds():
-    from automl_tab.models.pyramid_nn import MIN_CAPACITY
-    from automl_tab.models.pyramid_nn import PARAMS_PER_ROW
-    from automl_tab.models.pyramid_nn import capacity
-
     assert capacity(10) == MIN_CAPACITY
     assert capacity(5_000) == 5_000 * PARAMS_PER_ROW > MIN_CAPACITY
     assert capacity(10**7) == MAX_PARAMS
 
 
 def test_members_share_the_capacity_of_small_data():
-    import numpy as np
-
-    from automl_tab.models.pyramid_nn import capacity
-
     X = np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32)
     y = (X[:, 0] > 0).astype(int)
     wide = {"neuron_pct": 0.5, "max_layers": 2, "embedding": "none", "max_epochs": 1}
