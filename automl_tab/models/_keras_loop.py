@@ -1,4 +1,4 @@
-"""A lean training loop for Keras 3 models on the TensorFlow backend.
+"""A lean training loop for Keras 3 models, on TensorFlow (here) or JAX (_jax_loop.py).
 
 Keras `fit` spends most of its time per epoch on tiny tabular data in Python and tf.data
 set-up. Here the whole epoch (seeded shuffle, every mini-batch step) is one compiled graph
@@ -58,7 +58,8 @@ def compile_steps(tf, model, losses, optimizer, batch_size: int):
 
 
 class TrainingGraph:
-    """A network with its optimizer and traced epoch graphs, reused by fits of the same shape.
+    """A network with its optimizer and traced epoch graphs, reused by fits of the same shape
+    (TensorFlow; JaxTrainingGraph is the same on JAX, where one jitted epoch runs on a GPU).
 
     Tracing the epoch graph takes 1-3 s (more with depth), as long as training a small network
     on a small fold; the folds of a trial build identical networks, so tracing once per trial
@@ -67,10 +68,12 @@ class TrainingGraph:
     graph trains exactly as a new one would (tested).
     """
 
-    def __init__(self, tf, key, model, losses, optimizer, batch_size: int):
-        self.key = key
+    def __init__(self, key, model, losses, optimizer, batch_size: int):
+        import tensorflow as tf
+
+        self.tf, self.key = tf, key
         self.model, self.optimizer = model, optimizer
-        self.train_epoch, self.val_loss = compile_steps(tf, model, losses, optimizer, batch_size)
+        self._epoch, self._val = compile_steps(tf, model, losses, optimizer, batch_size)
 
     def start(self, initial_model, learning_rate: float) -> None:
         """Load `initial_model`'s variables and reset the optimizer to its first step."""
@@ -80,19 +83,40 @@ class TrainingGraph:
             variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
         self.optimizer.learning_rate.assign(learning_rate)
 
+    def tensors(self, X, y):
+        return self.tf.constant(X), self.tf.constant(y)
 
-_current: TrainingGraph | None = None
+    def train_epoch(self, data, seed: int, epoch: int) -> float:
+        """One pass over `data` in an order drawn from (seed, epoch); the mean training loss."""
+        return float(self._epoch(*data, self.tf.constant([seed, epoch], dtype=self.tf.int64)))
+
+    def val_loss(self, data) -> float:
+        return float(self._val(*data))
+
+    def snapshot(self):
+        return self.model.get_weights()
+
+    def restore(self, snapshot) -> None:
+        self.model.set_weights(snapshot)
 
 
-def training_graph(keras, tf, key, build, batch_size: int) -> TrainingGraph:
-    """The kept graph when `key` (everything the trace depends on) matches, else a new one;
-    the old one is dropped with Keras' session, so memory stays flat over many trials."""
+_current = None
+
+
+def training_graph(keras, key, build, batch_size: int):
+    """The kept graph when `key` (everything the trace depends on) matches, else a new one
+    for Keras' backend; the old one is dropped with Keras' session, so memory stays flat over
+    many trials."""
     global _current
     if _current is None or _current.key != key:
         _current = None
         keras.backend.clear_session()
         gc.collect()
-        _current = TrainingGraph(tf, key, *build(), batch_size)
+        if keras.backend.backend() == "jax":
+            from ._jax_loop import JaxTrainingGraph as graph_type
+        else:
+            graph_type = TrainingGraph
+        _current = graph_type(key, *build(), batch_size)
     return _current
 
 
@@ -112,8 +136,7 @@ def _out_of_time(seconds: list[float], deadline: float, setup: float) -> bool:
 
 
 def train(
-    tf,
-    graph: TrainingGraph,
+    graph,
     *,
     X,
     y,
@@ -136,16 +159,14 @@ def train(
     deadline, so a network is never cut for its set-up; it is reported as "setup_seconds".
     Raises TrialFailed when the loss diverges.
     """
-    model, train_epoch, val_loss = graph.model, graph.train_epoch, graph.val_loss
-    X, y = tf.constant(X), tf.constant(y)
-    X_val, y_val = tf.constant(X_val), tf.constant(y_val)
+    data, val_data = graph.tensors(X, y), graph.tensors(X_val, y_val)
     best, best_epoch, wait, best_weights = np.inf, 0, 0, None
     history: dict = {"loss": [], "val_loss": [], "time_capped": False, "setup_seconds": 0.0}
     seconds = []
     for epoch in range(max_epochs):
         started = time.monotonic()
-        loss = float(train_epoch(X, y, tf.constant([seed, epoch], dtype=tf.int64)))
-        current = float(val_loss(X_val, y_val))
+        loss = graph.train_epoch(data, seed, epoch)
+        current = graph.val_loss(val_data)
         seconds.append(time.monotonic() - started)
         if epoch == 1:
             history["setup_seconds"] = max(0.0, seconds[0] - seconds[1])
@@ -155,7 +176,7 @@ def train(
             raise TrialFailed(f"the network diverged at epoch {epoch + 1} (loss is NaN or inf)")
         if current < best - min_delta:
             best, best_epoch, wait = current, epoch, 0
-            best_weights = model.get_weights()
+            best_weights = graph.snapshot()
         else:
             wait += 1
             # Patience grows with the best epoch (AutoGluon's rule is 20 + 0.5 x best): a
@@ -167,5 +188,5 @@ def train(
             break
     # The pace of an epoch after the first (which also traces): what the run plan sizes with.
     history["epoch_seconds"] = float(np.median(seconds[1:] if len(seconds) > 1 else seconds))
-    model.set_weights(best_weights)
+    graph.restore(best_weights)
     return best_epoch + 1, history

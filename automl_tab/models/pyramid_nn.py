@@ -296,8 +296,6 @@ class PyramidNNModel:
     def fit(self, X, y, X_val, y_val):
         """Train until validation loss stops improving; keeps the best epoch's weights."""
         keras = import_keras()
-        import tensorflow as tf
-
         X = np.asarray(X, dtype=np.float32)
         X_val = np.asarray(X_val, dtype=np.float32)
         if self.task == "regression":
@@ -322,14 +320,11 @@ class PyramidNNModel:
         recipe = (int(self.members), float(self.label_smoothing), float(self.beta_2))
         key = (*shape, float(self.l2), self.optimizer, self.task, self.n_outputs, self.batch_size_)
         key += recipe
-        graph = training_graph(
-            keras, tf, key, lambda: self._build(keras, X.shape[1]), self.batch_size_
-        )
+        graph = training_graph(keras, key, lambda: self._build(keras, X.shape[1]), self.batch_size_)
         keras.utils.set_random_seed(int(self.random_state))
         self.model_, _, _ = self._build(keras, X.shape[1])  # this fit's seeded initial weights
         graph.start(self.model_, self.learning_rate_)
         self.best_epoch_, self.history_ = train(
-            tf,
             graph,
             X=X,
             y=self._encode_y(y),

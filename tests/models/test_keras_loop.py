@@ -40,29 +40,23 @@ class _ScriptedGraph:
 
     def __init__(self, val_losses):
         self.val_losses, self.epoch = list(val_losses), -1
-        self.model = self
         self.weights = None
 
-    def train_epoch(self, X, y, seed):
+    def tensors(self, X, y):
+        return X, y
+
+    def train_epoch(self, data, seed, epoch):
         self.epoch += 1
         return 1.0
 
-    def val_loss(self, X, y):
+    def val_loss(self, data):
         return self.val_losses[self.epoch]
 
-    def get_weights(self):
+    def snapshot(self):
         return f"epoch {self.epoch + 1}"
 
-    def set_weights(self, weights):
+    def restore(self, weights):
         self.weights = weights
-
-
-class _NoTF:
-    int64 = "int64"
-
-    @staticmethod
-    def constant(value, dtype=None):
-        return value
 
 
 @pytest.mark.parametrize("rate, epochs_run", [(0.0, 30), (0.5, 40)])
@@ -73,7 +67,7 @@ def test_patience_grows_with_the_best_epoch_and_the_best_weights_come_back(rate,
 
     graph = _ScriptedGraph([1.0 - 0.01 * e for e in range(20)] + [0.9] * 100)
     best, history = train(
-        _NoTF, graph, X=None, y=None, X_val=None, y_val=None, max_epochs=120, patience=10,
+        graph, X=None, y=None, X_val=None, y_val=None, max_epochs=120, patience=10,
         min_delta=1e-4, seed=0, patience_rate=rate,
     )  # fmt: skip
     assert best == 20 and graph.weights == "epoch 20"
@@ -90,13 +84,13 @@ def test_no_epoch_starts_that_would_end_past_the_deadline(monkeypatch):
     graph = _ScriptedGraph([1.0 - 0.01 * e for e in range(50)])
     epoch = graph.train_epoch
 
-    def slow_epoch(X, y, seed):
+    def slow_epoch(data, seed, n):
         clock["now"] += 5.0
-        return epoch(X, y, seed)
+        return epoch(data, seed, n)
 
     graph.train_epoch = slow_epoch
     best, history = _keras_loop.train(
-        _NoTF, graph, X=None, y=None, X_val=None, y_val=None, max_epochs=50, patience=10,
+        graph, X=None, y=None, X_val=None, y_val=None, max_epochs=50, patience=10,
         min_delta=1e-4, seed=0, deadline=12.0,
     )  # fmt: skip
     assert len(history["val_loss"]) == 2 and history["time_capped"] and best == 2
