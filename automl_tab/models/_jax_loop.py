@@ -14,11 +14,12 @@ step). Kept graphs follow the TensorFlow loop's rules (key, start, restore).
 
 from __future__ import annotations
 
-import numpy as np
+from ._keras_loop import TrainingGraph
 
 
-class JaxTrainingGraph:
-    """A network with its optimizer and jitted epoch and validation functions."""
+class JaxTrainingGraph(TrainingGraph):
+    """A network with its optimizer and jitted epoch and validation functions (its own
+    __init__: TrainingGraph's traces TensorFlow graphs)."""
 
     def __init__(self, key, model, losses, optimizer, batch_size: int):
         import jax
@@ -73,14 +74,10 @@ class JaxTrainingGraph:
         return val_loss
 
     def start(self, initial_model, learning_rate: float) -> None:
-        """Take `initial_model`'s variables and a fresh optimizer at `learning_rate`."""
-        for target, source in zip(self.model.variables, initial_model.variables, strict=True):
-            target.assign(source.value)
-        for variable in self.optimizer.variables:
-            variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
-        # The learning rate is one of the optimizer's variables, so it is part of the jitted
-        # state and a kept graph trains at each trial's own rate.
-        self.optimizer.learning_rate.assign(learning_rate)
+        """TrainingGraph.start, then this fit's state from the variables. The learning rate
+        is one of the optimizer's variables, so it is part of the jitted state and a kept
+        graph trains at each trial's own rate."""
+        super().start(initial_model, learning_rate)
         self.state = (
             [v.value for v in self.model.trainable_variables],
             [v.value for v in self.model.non_trainable_variables],
