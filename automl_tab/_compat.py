@@ -56,8 +56,6 @@ def import_keras():
     """Import Keras on its backend (KERAS_BACKEND: tensorflow by default, or jax) with thread
     pools sized to the available cores."""
     cores = cap_threads()
-    # A fold worker (search/fold_pool.py) trains on its share of the cores, not on all of them.
-    threads = int(os.environ.get(THREADS_ENV) or cores)
     backend = os.environ["KERAS_BACKEND"]
     if backend == "jax":
         return _import_keras_on_jax()
@@ -68,6 +66,8 @@ def import_keras():
             f"KERAS_BACKEND must be 'tensorflow' or 'jax' for the pyramid network, got "
             f"{backend!r}; fix: unset it, or set it to one of those"
         )
+    # A fold worker (search/fold_pool.py) trains on its share of the cores, not on all of them.
+    threads = int(os.environ.get(THREADS_ENV) or cores)
     try:
         with _quiet_native_stderr():
             import tensorflow as tf

@@ -103,19 +103,15 @@ class TrainingGraph:
 _current = None
 
 
-def training_graph(keras, key, build, batch_size: int):
-    """The kept graph when `key` (everything the trace depends on) matches, else a new one
-    for Keras' backend; the old one is dropped with Keras' session, so memory stays flat over
-    many trials."""
+def training_graph(keras, key, build, batch_size: int, graph_type=TrainingGraph):
+    """The kept graph when `key` (everything the trace depends on) matches, else a new
+    `graph_type` (the caller picks it for Keras' backend); the old one is dropped with Keras'
+    session, so memory stays flat over many trials."""
     global _current
     if _current is None or _current.key != key:
         _current = None
         keras.backend.clear_session()
         gc.collect()
-        if keras.backend.backend() == "jax":
-            from ._jax_loop import JaxTrainingGraph as graph_type
-        else:
-            graph_type = TrainingGraph
         _current = graph_type(key, *build(), batch_size)
     return _current
 

@@ -17,6 +17,8 @@ from ..space import SearchSpace
 from ._embeddings import continuous_columns
 from ._embeddings import embedded_width
 from ._embeddings import embedding_layer
+from ._jax_loop import JaxTrainingGraph
+from ._keras_loop import TrainingGraph
 from ._keras_loop import train
 from ._keras_loop import training_graph
 from ._members import losses
@@ -320,7 +322,9 @@ class PyramidNNModel:
         recipe = (int(self.members), float(self.label_smoothing), float(self.beta_2))
         key = (*shape, float(self.l2), self.optimizer, self.task, self.n_outputs, self.batch_size_)
         key += recipe
-        graph = training_graph(keras, key, lambda: self._build(keras, X.shape[1]), self.batch_size_)
+        graph_type = JaxTrainingGraph if keras.backend.backend() == "jax" else TrainingGraph
+        build = lambda: self._build(keras, X.shape[1])  # noqa: E731
+        graph = training_graph(keras, key, build, self.batch_size_, graph_type)
         keras.utils.set_random_seed(int(self.random_state))
         self.model_, _, _ = self._build(keras, X.shape[1])  # this fit's seeded initial weights
         graph.start(self.model_, self.learning_rate_)
