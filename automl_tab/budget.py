@@ -46,9 +46,10 @@ LAST_TRIAL_SHARE = 0.5
 # the time left; a fit that needs more is stopped at its best epoch so far, and the plan then
 # knows that family is slow for this budget.
 PROBE_SHARE = 0.3
-# How far the shares follow the evidence: a family's share is (1 - EVIDENCE) / families
-# + EVIDENCE x its weight in the current ensemble. With two families a family never drops
-# below a quarter of the search, so the networks always have real candidates.
+# How far the shares follow the evidence: a family's share is (1 - EVIDENCE) x its initial
+# share + EVIDENCE x its weight in the current ensemble. A family never drops below half its
+# initial share (the networks: a fifth of the search beside LightGBM and the forests), so
+# the networks always have real candidates.
 EVIDENCE = 0.5
 
 
@@ -86,6 +87,7 @@ class Budget:
         # Search and completion end here; what is left is the finish reserve.
         self.end = self.started + self.time_limit - self.finish_reserve
         self.shares: dict[str, float] = {}
+        self.initial_shares: dict[str, float] = {}
         self.used: dict[str, float] = {}
         self.completion: dict[str, float] = {}
         self.completes = False
@@ -109,6 +111,8 @@ class Budget:
         """Start the search: the families and their shares, and whether the best trials will
         be completed on more folds afterwards (which needs a reserve)."""
         self.shares = {f: float(s) for f, s in shares.items()}
+        total = sum(self.shares.values()) or 1.0
+        self.initial_shares = {f: s / total for f, s in self.shares.items()}
         self.used = {f: 0.0 for f in shares}
         self.completes = completes
         self.window = max(0.0, self.left())
@@ -169,5 +173,8 @@ class Budget:
         total = sum(weights.get(f, 0.0) for f in families)
         if len(families) < 2 or total <= 0:
             return
-        even = (1.0 - EVIDENCE) / len(families)
-        self.shares = {f: even + EVIDENCE * weights.get(f, 0.0) / total for f in families}
+        initial = self.initial_shares
+        self.shares = {
+            f: (1.0 - EVIDENCE) * initial[f] + EVIDENCE * weights.get(f, 0.0) / total
+            for f in families
+        }

@@ -187,7 +187,8 @@ def _search(comp, models, opts):
     "--models",
     default=",".join(MODELS),
     show_default=True,
-    help="Model families to search, comma-separated: nn (pyramid network), lgbm (LightGBM).",
+    help="Model families to search, comma-separated: nn (pyramid network), lgbm (LightGBM), "
+    "xt (ExtraTrees).",
 )
 @fail_cleanly
 def run(comp, output, models, **opts):

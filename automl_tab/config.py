@@ -35,7 +35,7 @@ class RunConfig:
         init_points: random trials before bayes_opt starts guiding (like the course).
         workdir: where the trial store, predictions and submissions go.
         output: submission path (None: a new time-stamped CSV in the workdir).
-        models: families to search: "nn" (pyramid network) and/or "lgbm" (LightGBM).
+        models: families to search: "nn" (pyramid network), "lgbm" (LightGBM), "xt" (ExtraTrees).
         memory_limit: GiB for the whole process tree (see memory.py); at most 60 % of the
             memory available is used whatever the limit.
     """

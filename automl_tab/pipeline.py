@@ -297,6 +297,9 @@ class AutoTab:
                 n_trials=cfg.n_trials,
                 seed=cfg.seed,
                 trial_share=TRIAL_SHARE,
+                base_shares={
+                    s.name: getattr(s.objective.model_cls, "base_share", 1.0) for s in stages
+                },
             )
         folds, limits = dict(plan.folds), dict(plan.limits)
         for stage in stages:  # several workers on one study follow the first one's plan

@@ -183,14 +183,17 @@ def decide_plan(
     n_trials: int | None = None,
     seed: int | None = None,
     trial_share: float = 1.0,
+    base_shares: dict[str, float] | None = None,
 ) -> RunPlan:
     """The plan for `rows` training rows and these measured family costs, with
     `search_seconds` to share. `n_splits` (the user's --n-splits) fixes every family's
     folds; with `n_trials` (--n-trials) the trial count, not the clock, bounds the search, so
     the folds follow the data alone and the same seed gives the same run; otherwise the
-    networks are sized to `trial_share` of their family's share (see size_limit)."""
+    networks are sized to `trial_share` of their family's share (see size_limit).
+    `base_shares` weighs the families' initial shares (1 each by default)."""
     families = list(costs)
-    shares = {f: 1.0 / len(families) for f in families}
+    base = {f: float((base_shares or {}).get(f, 1.0)) for f in families}
+    shares = {f: base[f] / sum(base.values()) for f in families}
     limits: dict[str, dict] = {}  # none with --n-trials: the data alone decides, as for folds
     if n_splits is not None:
         folds = {f: int(n_splits) for f in families}
@@ -244,5 +247,6 @@ def resumed_plan(stored: dict, families: list[str], cfg) -> RunPlan:
         )
     most = max(plan.folds.values())
     folds = {f: plan.folds.get(f, most) for f in families}
-    shares = {f: plan.shares.get(f, 1.0) for f in families}
+    least = min(plan.shares.values(), default=1.0)  # a family new to the run: the least share
+    shares = {f: plan.shares.get(f, least) for f in families}
     return replace(plan, folds=folds, shares=shares)

@@ -83,6 +83,16 @@ def test_shares_follow_the_ensemble_and_a_family_keeps_a_quarter():
     assert budget.shares == pytest.approx({"lgbm": 0.45, "nn": 0.55})
 
 
+def test_shares_follow_the_ensemble_around_each_familys_initial_share():
+    budget, _ = budget_at(600)
+    budget.open_search({"lgbm": 0.4, "nn": 0.4, "xt": 0.2}, completes=False)
+    budget.follow_evidence({"xt": 1.0})  # the forests carry the ensemble alone
+    # Each family keeps half its initial share: the networks a fifth of the search.
+    assert budget.shares == pytest.approx({"lgbm": 0.2, "nn": 0.2, "xt": 0.6})
+    budget.follow_evidence({"lgbm": 0.5, "nn": 0.5})
+    assert budget.shares == pytest.approx({"lgbm": 0.45, "nn": 0.45, "xt": 0.1})
+
+
 def test_fold_deadlines_give_each_round_its_part_plus_what_earlier_rounds_left():
     assert fold_deadlines(0.0, 30.0, 3, 1) == pytest.approx([10.0, 20.0, 30.0])
     assert fold_deadlines(0.0, 30.0, 4, 2) == pytest.approx([15.0, 15.0, 30.0, 30.0])

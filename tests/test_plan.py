@@ -60,6 +60,12 @@ def test_families_choose_apart_on_one_shared_list_of_folds():
     assert plan.shares == {"lgbm": 0.5, "nn": 0.5}
 
 
+def test_base_shares_weigh_the_initial_shares():
+    costs = {"lgbm": LGBM_FAST, "nn": NN_TRACED, "xt": LGBM_FAST}
+    plan = decide_plan(1_500, costs, search_seconds=40, base_shares={"xt": 0.5})
+    assert plan.shares == pytest.approx({"lgbm": 0.4, "nn": 0.4, "xt": 0.2})
+
+
 def test_n_splits_fixes_every_familys_folds():
     plan = decide_plan(100_000, {"lgbm": LGBM_FAST, "nn": NN_TRACED}, 10, n_splits=3)
     assert plan.folds == {"lgbm": 3, "nn": 3} and plan.source == "--n-splits"
@@ -121,3 +127,15 @@ def test_no_size_limit_for_families_without_a_pace_nor_with_n_trials():
     pace = FamilyCost(setup_seconds=2.0, fold_seconds=0.5, workers=2, work_rate=1e9)
     assert decide_plan(1_000, {"lgbm": LGBM_FAST}, search_seconds=60).limits == {}
     assert decide_plan(1_000, {"nn": pace}, search_seconds=60, n_trials=20).limits == {}
+
+
+def test_a_family_new_to_a_resumed_run_gets_the_most_folds_and_the_least_share():
+    from automl_tab.config import RunConfig
+    from automl_tab.plan import resumed_plan
+
+    stored = decide_plan(1_500, {"lgbm": LGBM_FAST, "nn": NN_TRACED}, 40, seed=0).to_dict()
+    stored["shares"] = {"lgbm": 0.6, "nn": 0.4}
+    plan = resumed_plan(stored, ["lgbm", "nn", "xt"], RunConfig())
+    assert plan.source == "resumed"
+    assert plan.folds["xt"] == max(stored["folds"].values())
+    assert plan.shares == {"lgbm": 0.6, "nn": 0.4, "xt": 0.4}

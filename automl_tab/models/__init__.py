@@ -1,14 +1,16 @@
-"""Model registry. Importing this package does not import TensorFlow or LightGBM."""
+"""Model registry. Importing this package does not import TensorFlow, LightGBM or
+scikit-learn's forests."""
 
 from __future__ import annotations
 
 from ..exceptions import ConfigError
+from .extra_trees import ExtraTreesModel
 from .lightgbm_model import LightGBMModel
 from .pyramid_nn import PyramidNNModel
 
 # The single list of model families, in the order their searches start: the quick
 # baseline first.
-MODEL_REGISTRY = {m.name: m for m in (LightGBMModel, PyramidNNModel)}
+MODEL_REGISTRY = {m.name: m for m in (LightGBMModel, PyramidNNModel, ExtraTreesModel)}
 
 
 def get_model(name: str):
@@ -21,4 +23,4 @@ def get_model(name: str):
         ) from None
 
 
-__all__ = ["MODEL_REGISTRY", "LightGBMModel", "PyramidNNModel", "get_model"]
+__all__ = ["MODEL_REGISTRY", "ExtraTreesModel", "LightGBMModel", "PyramidNNModel", "get_model"]

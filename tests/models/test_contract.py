@@ -13,7 +13,7 @@ from automl_tab.models import get_model
 from automl_tab.models.base import TabularModel
 
 FAMILIES = sorted(MODEL_REGISTRY)
-QUICK = {"nn": {"max_epochs": 5}, "lgbm": {}}  # options that keep a fit to a second
+QUICK = {"nn": {"max_epochs": 5}, "lgbm": {}, "xt": {"n_estimators": 32}}  # fits of a second
 
 
 def _data(task: str, n: int = 160, seed: int = 0):
