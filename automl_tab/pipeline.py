@@ -312,11 +312,16 @@ class AutoTab:
         return replace(plan, folds=folds, total_folds=total, limits=limits)
 
     def _complete_best(self, stages, budget: Budget) -> None:
-        """Fit the best trials on the folds the search left out, best first, while each
-        completion's expected time (its folds' mean time so far) fits the budget."""
+        """Fit the best trials on the folds the search left out, best first (the families the
+        ensemble uses before the others), while each completion's expected time (its folds'
+        mean time so far) fits the budget."""
         by_name = {s.name: s for s in stages}
         records = load_trials(self.workdir_, self.storage)
-        for record in candidates(records, self.config.top_k):
+        # Families the ensemble uses first (a stable sort keeps their ranks interleaved).
+        ordered = sorted(
+            candidates(records, self.config.top_k), key=lambda r: not budget.carries(r.model)
+        )
+        for record in ordered:
             stage = by_name.get(record.model)
             if stage is None or stage.store.has_predictions(record.number, full=True):
                 continue

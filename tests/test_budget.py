@@ -120,3 +120,16 @@ def test_a_trial_starts_while_half_its_familys_median_time_is_left():
     assert budget.trial_fits(60.0) and not budget.trial_fits(61.0)
     clock.now = budget.search_deadline()
     assert not budget.trial_fits(0.0)
+
+
+def test_no_completion_is_reserved_beyond_the_floor_for_a_family_the_ensemble_does_not_use():
+    budget, _ = budget_at(120)
+    budget.open_search({"lgbm": 0.4, "nn": 0.4, "xt": 0.2}, completes=True)
+    floor = budget.completion_reserve()
+    budget.expect_completion("lgbm", 5.0)
+    budget.expect_completion("xt", 40.0)  # one slow fold done, four to go
+    assert budget.carries("xt")  # no evidence yet: every family counts
+    assert budget.completion_reserve() == pytest.approx(max(floor, 45.0))
+    budget.follow_evidence({"lgbm": 0.7, "nn": 0.3})  # the forests get no weight
+    assert not budget.carries("xt") and budget.carries("nn")
+    assert budget.completion_reserve() == pytest.approx(max(floor, 5.0))
