@@ -22,7 +22,6 @@ from .budget import TRIAL_SHARE
 from .budget import Budget
 from .competition import Competition
 from .config import RunConfig
-from .ensemble import candidates
 from .exceptions import TrialFailed
 from .memory import within_memory
 from .metrics import get_metric
@@ -297,9 +296,7 @@ class AutoTab:
                 n_trials=cfg.n_trials,
                 seed=cfg.seed,
                 trial_share=TRIAL_SHARE,
-                base_shares={
-                    s.name: getattr(s.objective.model_cls, "base_share", 1.0) for s in stages
-                },
+                base_shares={s.name: s.base_share for s in stages},
             )
         folds, limits = dict(plan.folds), dict(plan.limits)
         for stage in stages:  # several workers on one study follow the first one's plan
@@ -312,16 +309,13 @@ class AutoTab:
         return replace(plan, folds=folds, total_folds=total, limits=limits)
 
     def _complete_best(self, stages, budget: Budget) -> None:
-        """Fit the best trials on the folds the search left out, best first (the families the
-        ensemble uses before the others), while each completion's expected time (its folds'
-        mean time so far) fits the budget."""
+        """Fit the best trials on the folds the search left out (runner.completion_order), while
+        each completion's expected time (its folds' mean time so far) fits the budget."""
+        from .search.runner import completion_order
+
         by_name = {s.name: s for s in stages}
         records = load_trials(self.workdir_, self.storage)
-        # Families the ensemble uses first (a stable sort keeps their ranks interleaved).
-        ordered = sorted(
-            candidates(records, self.config.top_k), key=lambda r: not budget.carries(r.model)
-        )
-        for record in ordered:
+        for record in completion_order(records, self.config.top_k, budget):
             stage = by_name.get(record.model)
             if stage is None or stage.store.has_predictions(record.number, full=True):
                 continue

@@ -21,6 +21,7 @@ import numpy as np
 from .. import interrupt
 from ..budget import COMPLETION_MARGIN
 from ..budget import Budget
+from ..ensemble import candidates
 from ..ensemble import greedy_weights
 from ..exceptions import AutomlTabError
 from ..exceptions import TrialFailed
@@ -50,6 +51,11 @@ class Stage:
     # the last trial entered them: the evidence the shares follow.
     best: list = field(default_factory=list)
     improved: bool = False
+
+    @property
+    def base_share(self) -> float:
+        """The family's initial share of the search relative to the others (1 by default)."""
+        return float(getattr(self.objective.model_cls, "base_share", 1.0))
 
     def counts(self) -> tuple[int, int]:
         """(completed, running) trials of the study, all workers included."""
@@ -164,11 +170,19 @@ def _status(stage: Stage, n_trials: int | None, budget: Budget) -> str:
     return "wait" if completed + running >= n_trials else "go"
 
 
+def completion_order(records: list[TrialRecord], top_k: int, budget: Budget) -> list:
+    """The ensemble's candidates in the order to complete them: best first, interleaved by
+    family, the families the current ensemble of best trials uses before the others."""
+    return sorted(candidates(records, top_k), key=lambda r: not budget.carries(r.model))
+
+
 def family_weights(stages: list[Stage], metric) -> dict[str, float]:
     """Each family's weight in a greedy ensemble of the best trials of every family so far,
-    on the search folds' rows they all cover (empty until every family has a trial)."""
+    on the search folds' rows they all cover (empty until every family still searching has a
+    trial: one not yet tried would count as weightless and lose half its share before its
+    first trial)."""
     pool = [(s.name, oof) for s in stages for *_, oof in s.best]
-    if len({name for name, _ in pool}) < 2:
+    if any(not s.best and not s.done for s in stages) or len({n for n, _ in pool}) < 2:
         return {}
     y = stages[0].objective.y
     oofs = [oof for _, oof in pool]

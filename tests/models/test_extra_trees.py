@@ -82,3 +82,18 @@ def test_extra_trees_are_deterministic_for_a_seed(task):
     a = ExtraTreesModel(**params, task=task, random_state=3).fit(X[:200], y[:200], X[200:], y[200:])
     b = ExtraTreesModel(**params, task=task, random_state=3).fit(X[:200], y[:200], X[200:], y[200:])
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_predictions_in_row_blocks_equal_those_in_one(monkeypatch):
+    import automl_tab.models.extra_trees as extra_trees
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 4))
+    y = X[:, 0] + rng.normal(scale=0.3, size=400)
+    model = ExtraTreesModel(task="regression", n_estimators=32).fit(
+        X[:300], y[:300], X[300:], y[300:]
+    )
+    whole = model.predict(X)
+    monkeypatch.setattr(extra_trees, "BLOCK_ROWS", 100)
+    monkeypatch.setattr(extra_trees, "available_cores", lambda: 3)
+    np.testing.assert_array_equal(model.predict(X), whole)

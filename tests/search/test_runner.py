@@ -151,3 +151,23 @@ def test_trials_whose_score_is_not_a_number_stop_the_family(tmp_path):
     records = store.records()
     assert len(records) == MAX_CONSECUTIVE_FAILURES
     assert all(r.state == "FAIL" and "not a number" in r.fail_reason for r in records)
+
+
+def test_no_evidence_until_every_family_still_searching_has_a_trial():
+    from types import SimpleNamespace
+
+    from automl_tab.metrics import get_metric
+    from automl_tab.search.runner import Stage
+    from automl_tab.search.runner import family_weights
+
+    y = np.array([0, 1, 0, 1])
+    good = np.eye(2)[y] * 0.9 + 0.05
+    objective = SimpleNamespace(y=y)
+    stages = [Stage(name, objective, None, None) for name in ("lgbm", "nn", "xt")]
+    stages[0].best = [(0.1, 0, good)]
+    stages[1].best = [(0.2, 0, np.full((4, 2), 0.5))]
+    metric = get_metric("log_loss")
+    # The forests have no trial yet: weighing them at 0 would halve their share unseen.
+    assert family_weights(stages, metric) == {}
+    stages[2].done = True  # a family whose search stopped no longer holds the others back
+    assert family_weights(stages, metric) == {"lgbm": 1.0, "nn": 0.0}
