@@ -1,8 +1,8 @@
 """Extremely randomized trees (scikit-learn's ExtraTrees), a third view of the data for the
 ensemble: averaged deep trees with random thresholds, the family FLAML and AutoGluon both
 carry. On small data they are strong where boosting and networks overfit: at 60 s they
-moved auto-mpg's holdout RMSE from 2.6404 to 2.4385 and jh-simple's log loss from 0.686 to
-0.664 (FLAML, whose best model there is ExtraTrees: 0.6465).
+moved auto-mpg's holdout RMSE from 2.6404 to 2.4382 and jh-simple's log loss from 0.686 to
+0.658 (FLAML, whose best model there is ExtraTrees: 0.6465).
 
 The forest grows in chunks of trees (warm start) so that a deadline stops it between chunks
 with the trees grown so far, as the other families keep their best epoch or round.
