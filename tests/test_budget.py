@@ -2,6 +2,7 @@
 
 import pytest
 
+from automl_tab.budget import COMPLETION_MAX
 from automl_tab.budget import COMPLETION_SHARE
 from automl_tab.budget import MIN_TRIAL_SECONDS
 from automl_tab.budget import TRIAL_SHARE
@@ -133,3 +134,12 @@ def test_no_completion_is_reserved_beyond_the_floor_for_a_family_the_ensemble_do
     budget.follow_evidence({"lgbm": 0.7, "nn": 0.3})  # the forests get no weight
     assert not budget.carries("xt") and budget.carries("nn")
     assert budget.completion_reserve() == pytest.approx(max(floor, 5.0))
+
+
+def test_the_completion_reserve_never_takes_more_than_half_the_search_window():
+    budget, _ = budget_at(120, elapsed=28.0)  # otto: the probes took 28 s
+    budget.open_search({"lgbm": 0.4, "nn": 0.4, "xt": 0.2}, completes=True)
+    for family, seconds in {"lgbm": 41.0, "xt": 30.0, "nn": 11.0}.items():
+        budget.expect_completion(family, seconds)  # each within COMPLETION_MAX alone
+    assert budget.completion_reserve() == pytest.approx(COMPLETION_MAX * budget.window)
+    assert budget.search_left() == pytest.approx((1 - COMPLETION_MAX) * budget.window)
