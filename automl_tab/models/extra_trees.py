@@ -160,15 +160,19 @@ class ExtraTreesModel:
         adds them in whatever order its threads finish, and the last bit then differs between
         two runs. Large X is cut into row blocks, one thread each (trees predict without the
         GIL), which keeps the order within every row."""
-        total = np.zeros(self._shape(len(X)))
         blocks = min(available_cores(), len(X) // BLOCK_ROWS)
         if blocks < 2:
-            for tree in trees:
-                total += self._tree_predict(tree, X)
-            return total
+            return self._sum_in_order(trees, X)
+        total = np.zeros(self._shape(len(X)))
         parts = np.array_split(np.arange(len(X)), blocks)
         with ThreadPoolExecutor(blocks) as pool:
-            sums = pool.map(lambda rows: self._sum_trees(trees, X[rows]), parts)
+            sums = pool.map(lambda rows: self._sum_in_order(trees, X[rows]), parts)
             for rows, part in zip(parts, sums):
                 total[rows] = part
+        return total
+
+    def _sum_in_order(self, trees, X) -> np.ndarray:
+        total = np.zeros(self._shape(len(X)))
+        for tree in trees:
+            total += self._tree_predict(tree, X)
         return total
