@@ -143,11 +143,13 @@ class ExtraTreesModel:
         return proba
 
     def _loss(self, y_val, pred) -> float:
-        y_val = np.asarray(y_val)
-        if self.task == "regression":
-            return float(np.mean((pred - y_val) ** 2))
-        p = np.clip(pred[np.arange(len(y_val)), y_val.astype(int)], 1e-15, 1.0)
-        return float(-np.mean(np.log(p)))
+        """The curve's loss: RMSE or log loss (the project's metrics; a missing class's zero
+        column is clipped there, not log(0)); imported here, as the forests are, so that
+        importing the registry does not import scikit-learn."""
+        from ..metrics import get_metric
+
+        metric = get_metric("rmse" if self.task == "regression" else "log_loss")
+        return float(metric.loss(np.asarray(y_val), pred))
 
     def predict(self, X) -> np.ndarray:
         if not hasattr(self, "forest_"):
