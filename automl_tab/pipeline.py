@@ -253,7 +253,7 @@ class AutoTab:
                 init_points=cfg.init_points,
                 heartbeat=store.heartbeat,
             )
-            optimizer.enqueue(*model_cls.starting_points(len(y)))
+            optimizer.enqueue(model_cls.default_params(len(y)))
             options = model_cls.fixed_options(cfg)
             objective = build_objective(
                 model_cls,
