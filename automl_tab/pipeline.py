@@ -238,7 +238,7 @@ class AutoTab:
         from .search.runner import Stage
 
         cfg = self.config
-        cache: dict = {}  # preprocessed folds, shared by the families
+        caches: dict = {}  # preprocessed folds, shared by the families of one feature kind
         stages = []
         for name in sorted(cfg.models, key=list(MODEL_REGISTRY).index):
             model_cls = get_model(name)
@@ -264,8 +264,8 @@ class AutoTab:
                 folds,
                 model_options=options,
                 seed=cfg.seed,
-                cache=cache,
-                preprocessing={"max_categories": self.max_categories_},
+                cache=caches.setdefault(model_cls.features, {}),
+                preprocessing={"max_categories": self.max_categories_, "kind": model_cls.features},
             )
             stages.append(Stage(name, objective, optimizer, store))
         return stages

@@ -11,6 +11,8 @@ categories are imputed as "__missing__" and one-hot encoded, categories seen few
 MIN_FREQUENCY times are grouped and unseen ones ignored; free text (many distinct multi-word
 values) becomes binary indicators of its TEXT_TOKENS most frequent words; datetimes become
 year, month, day, weekday, hour and day of year (month, weekday and hour also one-hot).
+Tree models may ask for their own features instead (`tree_preprocessor`): numbers unscaled,
+one code per categorical.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sklearn.impute import MissingIndicator
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OrdinalEncoder
 from sklearn.preprocessing import QuantileTransformer
 from sklearn.preprocessing import StandardScaler
 
@@ -184,14 +187,57 @@ class FrequentWords(TransformerMixin, BaseEstimator):
         return self.vectorizer_.get_feature_names_out()
 
 
+class CategoryCodes(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """One number per categorical column, for trees: each category seen at least `min_rows`
+    times in training gets its own code, and the rarer ones share one, which categories never
+    seen in training join (OrdinalEncoder alone gives those -1, a value no training row has:
+    on titanic every unseen ticket in a validation fold then fell on one side of every
+    split, and ExtraTrees scored at chance)."""
+
+    def __init__(self, min_rows: int = MIN_FREQUENCY):
+        self.min_rows = min_rows
+
+    def fit(self, X, y=None):
+        self.encoder_ = OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=-1,
+            min_frequency=self.min_rows,
+            dtype=np.float32,
+        ).fit(X)
+        self.n_features_in_ = self.encoder_.n_features_in_
+        rare = self.encoder_.infrequent_categories_
+        # OrdinalEncoder puts the rare categories' shared code after the frequent ones.
+        self.rare_code_ = np.array(
+            [
+                len(c) - len(r) if r is not None else -1
+                for c, r in zip(self.encoder_.categories_, rare)
+            ],
+            dtype=np.float32,
+        )
+        return self
+
+    def transform(self, X):
+        codes = self.encoder_.transform(X)
+        unseen = codes == -1
+        codes[unseen] = np.broadcast_to(self.rare_code_, codes.shape)[unseen]
+        return codes
+
+
 def build_preprocessor(
     schema: DatasetSchema,
     smooth_clip: float | None = None,
     max_categories: int = MAX_CATEGORIES,
+    kind: str = "one-hot",
 ) -> ColumnTransformer:
     """The unfitted transformer; clone and fit it on the training rows of each split.
     `smooth_clip` squashes scaled numbers smoothly into (-c, c) instead of clipping at 8;
-    `max_categories` caps a categorical's one-hot columns (the memory guard narrows it)."""
+    `max_categories` caps a categorical's one-hot columns (the memory guard narrows it).
+    `kind` "codes" gives one code per categorical and unscaled numbers instead (see
+    tree_preprocessor), for models that declare `features = "codes"`."""
+    if kind == "codes":
+        return tree_preprocessor(schema)
+    if kind != "one-hot":
+        raise ValueError(f"kind must be 'one-hot' or 'codes', got {kind!r}")
     groups = feature_groups(schema)
     parts = []
     if groups["numeric"]:
@@ -232,6 +278,40 @@ def build_preprocessor(
         parts.append((f"text:{col}", FrequentWords(), [col]))
     if not parts:
         raise ValueError("no usable feature columns")  # schema guarantees at least one
+    return ColumnTransformer(parts, sparse_threshold=0.0, verbose_feature_names_out=True)
+
+
+def tree_preprocessor(schema: DatasetSchema) -> ColumnTransformer:
+    """Features for tree models: numbers as they are (median-imputed, with missing-value
+    indicators), one code per categorical (CategoryCodes), text as word indicators. A tree
+    needs no scale, and a code lets one split group many levels where one-hot columns
+    offer one level a split: out of fold, ExtraTrees' default improved from 0.660 to 0.634
+    log loss on jh-simple, 0.163 to 0.149 RMSLE on house-prices, 0.325 to 0.301 on
+    bike-sharing (titanic 0.769 to 0.760 accuracy, slightly worse)."""
+    groups = feature_groups(schema)
+    parts = []
+    if groups["numeric"]:
+        parts.append(("numeric", SimpleImputer(strategy="median"), groups["numeric"]))
+        parts.append(
+            (
+                "missing",
+                MissingIndicator(features="missing-only", error_on_new=False),
+                groups["numeric"],
+            )
+        )
+    if groups["categorical"]:
+        parts.append(
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="__missing__"),
+                    CategoryCodes(),
+                ),
+                groups["categorical"],
+            )
+        )
+    for col in groups["text"]:
+        parts.append((f"text:{col}", FrequentWords(), [col]))
     return ColumnTransformer(parts, sparse_threshold=0.0, verbose_feature_names_out=True)
 
 

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from automl_tab import load_competition
+from automl_tab.preprocessing import CategoryCodes
 from automl_tab.preprocessing import FrequentWords
 from automl_tab.preprocessing import SkewAwareScaler
 from automl_tab.preprocessing import build_preprocessor
@@ -46,6 +47,39 @@ def test_rare_categories_are_grouped(binary_comp):
     names = list(prep.get_feature_names_out())
     assert not any("rare1" in n for n in names)
     assert any("infrequent" in n for n in names)
+
+
+def test_category_codes_share_one_code_for_rare_and_unseen_categories():
+    train = np.array([["a"] * 5 + ["b"] * 4 + ["rare1", "rare2"]], dtype=object).T
+    codes = CategoryCodes(min_rows=3).fit(train)
+    seen = codes.transform(np.array([["a"], ["b"], ["rare1"], ["rare2"]], dtype=object))
+    assert len(np.unique(seen[:2])) == 2 and seen[2] == seen[3] and seen[2] not in seen[:2]
+    unseen = codes.transform(np.array([["never-seen"]], dtype=object))
+    assert unseen[0, 0] == seen[2, 0]  # unseen joins the rare ones, not a value of its own
+    # Without rare categories in training, an unseen one gets a code no category has.
+    plain = CategoryCodes(min_rows=3).fit(np.array([["a"] * 3 + ["b"] * 3], dtype=object).T)
+    assert plain.transform(np.array([["zzz"]], dtype=object))[0, 0] not in (0.0, 1.0)
+
+
+def test_tree_features_are_unscaled_numbers_and_one_code_per_categorical(binary_comp):
+    schema, X, X_test = prepared(binary_comp)
+    train, valid = X.iloc[:100], X.iloc[100:].copy()
+    valid["x1"] = 1e6  # a validation value leaves the fitted medians and codes alone
+    valid["color"] = "never-seen-in-train"
+    trees = build_preprocessor(schema, kind="codes").fit(train)
+    out, names = trees.transform(train), list(trees.get_feature_names_out())
+    assert out.shape[1] < build_preprocessor(schema).fit(train).transform(train).shape[1]
+    assert names.count("categorical__color") == 1
+    x1 = train["x1"].to_numpy(dtype=float)
+    np.testing.assert_allclose(
+        out[:, names.index("numeric__x1")], np.where(np.isnan(x1), np.nanmedian(x1), x1), rtol=1e-6
+    )
+    assert np.all(np.isfinite(trees.transform(valid)))
+    np.testing.assert_allclose(
+        build_preprocessor(schema, kind="codes").fit(train).transform(train), out
+    )
+    with pytest.raises(ValueError, match="kind"):
+        build_preprocessor(schema, kind="dense")
 
 
 def test_skewed_columns_get_a_quantile_map():
