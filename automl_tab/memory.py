@@ -27,9 +27,7 @@ from .preprocessing import feature_groups
 # copy, as the process tree's resident memory counts them (shared pages once per process).
 # Measured on 1,000,000 x 50: at 5 a run was killed for memory; at 9 the folds took 5.0 GiB
 # where 3.8 were allowed (the tree peaked at 9.2 GiB of 8), so 9 x 5.0 / 3.8 and a margin.
-# Two more for ExtraTrees' own features (build_preprocessor(kind="codes"): a cached fold
-# and its transform), never wider than the one-hot ones.
-COPIES = 13 + 2
+COPIES = 13
 MEMORY_SHARE = 0.6  # of the memory available when the run starts
 MIN_ROWS = 10_000  # below this, a sample would not be worth running: refuse instead
 # One-hot columns per categorical, widest first: on large data a narrower cap, the rest

@@ -81,13 +81,13 @@ def build_objective(
     **options,
 ):
     """The Objective of one model family on these folds, with the schema's task and metric
-    (`preprocessing`: build_preprocessor's options, its kind the model's `features`; `cache`:
-    folds preprocessed that way, shared with such families; `options`: Objective's keywords)."""
+    (`preprocessing`: options of build_preprocessor; `cache`: preprocessed folds shared with
+    other families on the same folds; `options`: Objective's keywords)."""
     from .search.fold_fit import TaskFacts
     from .search.objective import Objective
     from .search.objective import TrainingData
 
-    preprocessor = build_preprocessor(schema, kind=model_cls.features, **(preprocessing or {}))
+    preprocessor = build_preprocessor(schema, **(preprocessing or {}))
     data = TrainingData(X, y, X_test, preprocessor, folds, {} if cache is None else cache)
     facts = TaskFacts(schema.task, len(schema.classes or ()), schema.log_target)
     return Objective(model_cls, data, facts, get_metric(schema.metric), **options)
@@ -238,7 +238,7 @@ class AutoTab:
         from .search.runner import Stage
 
         cfg = self.config
-        caches: dict = {}  # preprocessed folds, shared by the families of one feature kind
+        cache: dict = {}  # preprocessed folds, shared by the families
         stages = []
         for name in sorted(cfg.models, key=list(MODEL_REGISTRY).index):
             model_cls = get_model(name)
@@ -264,7 +264,7 @@ class AutoTab:
                 folds,
                 model_options=options,
                 seed=cfg.seed,
-                cache=caches.setdefault(model_cls.features, {}),
+                cache=cache,
                 preprocessing={"max_categories": self.max_categories_},
             )
             stages.append(Stage(name, objective, optimizer, store))

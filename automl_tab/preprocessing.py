@@ -11,7 +11,6 @@ categories are imputed as "__missing__" and one-hot encoded, categories seen few
 MIN_FREQUENCY times are grouped and unseen ones ignored; free text (many distinct multi-word
 values) becomes binary indicators of its TEXT_TOKENS most frequent words; datetimes become
 year, month, day, weekday, hour and day of year (month, weekday and hour also one-hot).
-ExtraTrees get one code per categorical instead of one-hot columns (`kind="codes"`).
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from sklearn.impute import MissingIndicator
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
-from sklearn.preprocessing import OrdinalEncoder
 from sklearn.preprocessing import QuantileTransformer
 from sklearn.preprocessing import StandardScaler
 
@@ -186,61 +184,14 @@ class FrequentWords(TransformerMixin, BaseEstimator):
         return self.vectorizer_.get_feature_names_out()
 
 
-class CategoryCodes(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
-    """One number per categorical column, for trees: each category seen at least `min_rows`
-    times in training gets its own code, and the rarer ones share one, which categories never
-    seen in training join (OrdinalEncoder alone gives those -1, a value no training row has:
-    tried so, every unseen titanic ticket in a validation fold fell on one side of every
-    split, and ExtraTrees scored at chance, 0.54 accuracy out of fold)."""
-
-    def __init__(self, min_rows: int = MIN_FREQUENCY):
-        self.min_rows = min_rows
-
-    def fit(self, X, y=None):
-        self.encoder_ = OrdinalEncoder(
-            handle_unknown="use_encoded_value",
-            unknown_value=-1,
-            min_frequency=self.min_rows,
-            dtype=np.float32,
-        ).fit(X)
-        self.n_features_in_ = self.encoder_.n_features_in_
-        rare = self.encoder_.infrequent_categories_
-        # OrdinalEncoder puts the rare categories' shared code after the frequent ones.
-        self.rare_code_ = np.array(
-            [
-                len(c) - len(r) if r is not None else -1
-                for c, r in zip(self.encoder_.categories_, rare)
-            ],
-            dtype=np.float32,
-        )
-        return self
-
-    def transform(self, X):
-        codes = self.encoder_.transform(X)
-        unseen = codes == -1
-        codes[unseen] = np.broadcast_to(self.rare_code_, codes.shape)[unseen]
-        return codes
-
-
 def build_preprocessor(
     schema: DatasetSchema,
     smooth_clip: float | None = None,
     max_categories: int = MAX_CATEGORIES,
-    kind: str = "one-hot",
 ) -> ColumnTransformer:
     """The unfitted transformer; clone and fit it on the training rows of each split.
     `smooth_clip` squashes scaled numbers smoothly into (-c, c) instead of clipping at 8;
-    `max_categories` caps a categorical's one-hot columns (the memory guard narrows it).
-    `kind` "codes" gives one code per categorical instead of one-hot columns (CategoryCodes),
-    for models that declare `features = "codes"`: a random threshold on a code splits many
-    levels at once, on one-hot columns it splits off one. Out of fold (5-fold), ExtraTrees'
-    default improved from 0.660 to 0.631 log loss on jh-simple, 0.163 to 0.150 RMSLE on
-    house-prices, 0.325 to 0.300 on bike-sharing, 51,912 to 51,459 RMSE on california and
-    2.891 to 2.874 on auto-mpg; titanic's accuracy went from 0.769 to 0.762 and penguins' log
-    loss from 0.034 to 0.038. Unscaled numbers with codes were worse than these on california,
-    auto-mpg and jh-simple (random thresholds on a skewed column mostly cut off outliers)."""
-    if kind not in ("one-hot", "codes"):
-        raise ValueError(f"kind must be 'one-hot' or 'codes', got {kind!r}")
+    `max_categories` caps a categorical's one-hot columns (the memory guard narrows it)."""
     groups = feature_groups(schema)
     parts = []
     if groups["numeric"]:
@@ -261,16 +212,22 @@ def build_preprocessor(
             )
         )
     if groups["categorical"]:
-        encoder = OneHotEncoder(
-            handle_unknown="infrequent_if_exist",
-            min_frequency=MIN_FREQUENCY,
-            max_categories=max_categories,
-            sparse_output=False,
-            dtype=np.float32,
+        parts.append(
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="__missing__"),
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist",
+                        min_frequency=MIN_FREQUENCY,
+                        max_categories=max_categories,
+                        sparse_output=False,
+                        dtype=np.float32,
+                    ),
+                ),
+                groups["categorical"],
+            )
         )
-        missing = SimpleImputer(strategy="constant", fill_value="__missing__")
-        coder = CategoryCodes() if kind == "codes" else encoder
-        parts.append(("categorical", make_pipeline(missing, coder), groups["categorical"]))
     for col in groups["text"]:
         parts.append((f"text:{col}", FrequentWords(), [col]))
     if not parts:

@@ -3,7 +3,6 @@ import pandas as pd
 import pytest
 
 from automl_tab import load_competition
-from automl_tab.preprocessing import CategoryCodes
 from automl_tab.preprocessing import FrequentWords
 from automl_tab.preprocessing import SkewAwareScaler
 from automl_tab.preprocessing import build_preprocessor
@@ -47,43 +46,6 @@ def test_rare_categories_are_grouped(binary_comp):
     names = list(prep.get_feature_names_out())
     assert not any("rare1" in n for n in names)
     assert any("infrequent" in n for n in names)
-
-
-def test_category_codes_share_one_code_for_rare_and_unseen_categories():
-    train = np.array([["a"] * 5 + ["b"] * 4 + ["rare1", "rare2"]], dtype=object).T
-    codes = CategoryCodes(min_rows=3).fit(train)
-    seen = codes.transform(np.array([["a"], ["b"], ["rare1"], ["rare2"]], dtype=object))
-    assert len(np.unique(seen[:2])) == 2 and seen[2] == seen[3] and seen[2] not in seen[:2]
-    unseen = codes.transform(np.array([["never-seen"]], dtype=object))
-    assert unseen[0, 0] == seen[2, 0]  # unseen joins the rare ones, not a value of its own
-    # Without rare categories in training, an unseen one gets a code no category has.
-    plain = CategoryCodes(min_rows=3).fit(np.array([["a"] * 3 + ["b"] * 3], dtype=object).T)
-    assert plain.transform(np.array([["zzz"]], dtype=object))[0, 0] not in (0.0, 1.0)
-
-
-def test_codes_give_one_column_per_categorical_and_the_same_numbers(binary_comp):
-    schema, X, X_test = prepared(binary_comp)
-    train, valid = X.iloc[:100], X.iloc[100:].copy()
-    valid["x1"] = 1e6  # a validation value leaves the fitted medians and codes alone
-    valid["color"] = "never-seen-in-train"
-    trees = build_preprocessor(schema, kind="codes").fit(train)
-    out, names = trees.transform(train), list(trees.get_feature_names_out())
-    assert out.shape[1] < build_preprocessor(schema).fit(train).transform(train).shape[1]
-    assert out[:, names.index("categorical__color")].min() >= 0
-    assert names.count("categorical__color") == 1
-    one_hot = build_preprocessor(schema).fit(train)
-    numbers = [n for n in names if not n.startswith("categorical__")]
-    onehot_names = list(one_hot.get_feature_names_out())
-    np.testing.assert_array_equal(
-        out[:, [names.index(n) for n in numbers]],
-        one_hot.transform(train)[:, [onehot_names.index(n) for n in numbers]],
-    )
-    assert np.all(np.isfinite(trees.transform(valid)))
-    np.testing.assert_allclose(
-        build_preprocessor(schema, kind="codes").fit(train).transform(train), out
-    )
-    with pytest.raises(ValueError, match="kind"):
-        build_preprocessor(schema, kind="dense")
 
 
 def test_skewed_columns_get_a_quantile_map():

@@ -23,7 +23,6 @@ class TabularModel(Protocol):
     name: ClassVar[str]
     optimizer_backend: ClassVar[str | None]  # None: the run's --backend
     has_learning_curves: ClassVar[bool]  # the report plots its epochs
-    features: ClassVar[str]  # "one-hot" or "codes": preprocessing.build_preprocessor's kind
 
     @classmethod
     def fixed_options(cls, config) -> dict: ...

@@ -39,9 +39,6 @@ class ExtraTreesModel:
     the validation loss after each chunk is its learning curve."""
 
     name = "xt"
-    # One code per categorical instead of one-hot columns (build_preprocessor(kind="codes")):
-    # a random threshold on a code splits many levels at once; on one-hot it splits off one.
-    features = "codes"  # which preprocessing (build_preprocessor's kind)
     # Forests need little tuning: the plan gives the family as many folds as still afford
     # this many trials at the default's measured cost.
     target_trials = 5

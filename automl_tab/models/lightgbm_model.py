@@ -61,9 +61,6 @@ class LightGBMModel:
     """
 
     name = "lgbm"
-    # The networks' one-hot features: with early stopping, codes (native or not) were worse
-    # out of fold on jh-simple and auto-mpg, better only on house-prices.
-    features = "one-hot"  # which preprocessing (build_preprocessor's kind)
     # The run plan (plan.py) gives LightGBM as many folds as still afford this many trials
     # at its default's measured cost (tuned trials cost 2-3 defaults: lower learning rates).
     # At 40, jh-simple at 60 s got one hold-out fold of 300 rows, and its best of 81 trials

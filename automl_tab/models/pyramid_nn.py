@@ -111,7 +111,6 @@ class PyramidNNModel:
     """
 
     name = "nn"
-    features = "one-hot"  # which preprocessing (build_preprocessor's kind)
     parallel_folds = True  # see search/fold_pool.py
     target_trials = 10  # trials the run plan wants the family to afford (plan.py)
     # A fold cut by the time cap before this many epochs makes the trial fail: half-trained

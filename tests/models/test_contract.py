@@ -34,7 +34,6 @@ def test_the_registry_name_and_the_protocol(name):
     # What the pipeline and the report read from a family, declared by each.
     assert model_cls.optimizer_backend in (None, "optuna", "bayes_opt")
     assert isinstance(model_cls.has_learning_curves, bool)
-    assert model_cls.features in ("one-hot", "codes")
     assert isinstance(model_cls.fixed_options(RunConfig()), dict)
     with pytest.raises(ConfigError, match="unknown"):
         get_model(name + "-nope")
