@@ -20,8 +20,12 @@ def test_bench_tabulates_cv_and_holdout(multiclass_comp, tmp_path):
     rows = json.loads(out.with_suffix(".json").read_text())
     assert rows[0]["exit_code"] == 0 and rows[0]["metric"] == "log_loss"
     assert 0 < rows[0]["holdout_score"] < np.log(3) and rows[0]["peak_rss_mib"] > 10
+    # The family's best trial alone, scored as its own submission (one family: it may be the
+    # ensemble, or one of its members).
+    assert set(rows[0]["best_by_model"]) == {"lgbm"}
+    assert 0 < rows[0]["best_by_model"]["lgbm"] < np.log(3)
     assert rows[0]["seconds"] > 0 and rows[0]["time_limit"] == 30
-    assert "| multi | log_loss ↓ |" in out.read_text()
+    assert "| multi | log_loss ↓ |" in out.read_text() and "lgbm 0." in out.read_text()
 
 
 def test_bench_refuses_a_folder_without_train_csv(tmp_path):
