@@ -115,6 +115,8 @@ def family_holdouts(comp: Path, workdir: Path, board: dict, meta: dict) -> dict:
     from .workdir import open_stores
     from .workdir import read_run
 
+    if not (Path(comp) / "solution.csv").is_file():
+        return {}
     run = read_run(workdir)
     schema, stores = DatasetSchema.from_dict(run["schema"]), open_stores(workdir, None, run)
     template = pd.read_csv(workdir / TEMPLATE_FILE, dtype=str)

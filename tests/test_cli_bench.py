@@ -51,6 +51,12 @@ def test_holdout_score_matches_the_metric_definitions(tmp_path):
     assert holdout_score(tmp_path, sub, meta) == pytest.approx(expected)
 
 
+def test_family_holdouts_need_the_answer_key(tmp_path):
+    from automl_tab.bench import family_holdouts
+
+    assert family_holdouts(tmp_path, tmp_path / "workdir", {"trials": []}, {}) == {}
+
+
 @pytest.mark.slow  # a benchmark command: minutes of CPU, CI runs it
 def test_bench_nn_compares_the_course_loop_with_ours(multiclass_comp, monkeypatch):
     from automl_tab import bench_nn
