@@ -120,7 +120,7 @@ def family_holdouts(comp: Path, workdir: Path, board: dict, meta: dict) -> dict:
     run = read_run(workdir)
     schema, stores = DatasetSchema.from_dict(run["schema"]), open_stores(workdir, None, run)
     template = pd.read_csv(workdir / TEMPLATE_FILE, dtype=str)
-    rows = len(np.load(workdir / TARGET_FILE))
+    rows, metric = len(np.load(workdir / TARGET_FILE)), get_metric(schema.metric)
     scores: dict = {}
     for trial in board["trials"]:  # best first
         family, number = trial["model"], trial["number"]
@@ -130,7 +130,7 @@ def family_holdouts(comp: Path, workdir: Path, board: dict, meta: dict) -> dict:
             continue
         full = stores[family].has_predictions(number, full=True)
         _, test = stores[family].load_predictions(number, full=full)
-        test = hedged(get_metric(schema.metric), test, rows)  # as finalize submits it
+        test = hedged(metric, test, rows)  # as finalize submits it
         frame = submission_frame(template, pd.Series(run["test_ids"]), test, schema)
         path = workdir / f"bench-best-{family}.csv"
         frame.to_csv(path, index=False)
