@@ -47,10 +47,10 @@ LAST_TRIAL_SHARE = 0.5
 # knows that family is slow for this budget.
 PROBE_SHARE = 0.3
 # How far the shares follow the evidence: a family's share is (1 - EVIDENCE) x its initial
-# share + EVIDENCE x its weight in the current ensemble. A family never drops below half its
-# initial share (the networks: a fifth of the search beside LightGBM and the forests), so
-# the networks always have real candidates.
-EVIDENCE = 0.5
+# share + EVIDENCE x its weight in the current ensemble. A family never drops below a quarter
+# of its initial share (the networks: a tenth of the search beside LightGBM and the forests),
+# so the networks always have real candidates.
+EVIDENCE = 0.75
 
 
 def finish_reserve(time_limit: float) -> float:
