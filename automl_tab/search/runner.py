@@ -123,7 +123,7 @@ def run_stages(
             for s in waiting:
                 s.optimizer.fail_stale()
             continue
-        name = budget.next_family([s.name for s in active])
+        name = budget.next_family([s.name for s in active], {s.name: _typical(s) for s in active})
         stage = next(s for s in active if s.name == name)
         if on_stage is not None:
             on_stage(f"searching {stage.name}")
@@ -157,10 +157,14 @@ def _stop_family(stage: Stage, stages: list[Stage], record, on_notice) -> None:
         on_notice(f"{message}; the {stage.name} search stops, the others go on")
 
 
+def _typical(stage: Stage) -> float:
+    """The median seconds of the family's trials in this session (0 before the first)."""
+    return statistics.median(stage.durations) if stage.durations else 0.0
+
+
 def _status(stage: Stage, n_trials: int | None, budget: Budget) -> str:
     """ "go" (start a trial), "wait" (others' running trials may complete the study) or "stop"."""
-    typical = statistics.median(stage.durations) if stage.durations else 0.0
-    if not budget.trial_fits(typical):
+    if not budget.trial_fits(_typical(stage)):
         return "stop"
     if n_trials is None:
         return "go"
