@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 
 FINISH_SHARE = 0.05
-FINISH_BOUNDS = (8.0, 45.0)  # measured: about 5 s on a small competition, mostly the report
+FINISH_BOUNDS = (5.0, 45.0)  # measured: 3-4 s at 60 s (adult, otto), mostly the report
 COMPLETION_SHARE = 0.15
 # Completing a family's best trial is reserved for only while it takes at most this share of
 # the time left when the search opened: one that needs more would take the search's time and

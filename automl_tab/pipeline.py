@@ -17,12 +17,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
-from .budget import COMPLETION_MARGIN
 from .budget import TRIAL_SHARE
 from .budget import Budget
 from .competition import Competition
 from .config import RunConfig
-from .exceptions import TrialFailed
 from .memory import within_memory
 from .metrics import get_metric
 from .plan import REPEATS
@@ -120,7 +118,10 @@ class AutoTab:
         self.on_plan = on_plan or (lambda text: None)
 
     def fit(self, comp: Competition, *, started: float | None = None) -> AutoTab:
+        from .search.runner import complete_best
+        from .search.runner import completion_order
         from .search.runner import run_stages
+        from .search.runner import search_on
 
         cfg = self.config
         budget = Budget(cfg.time_limit, started)
@@ -156,7 +157,17 @@ class AutoTab:
         )
         self.schema_, self.workdir_, self.plan_ = schema, workdir, plan
         self.on_stage("completing the best trials on all folds")
-        self._complete_best(stages, budget)
+        records = load_trials(workdir, self.storage)
+        complete_best(stages, budget, completion_order(records, cfg.top_k, budget))
+        search_on(
+            stages,
+            budget,
+            metric=get_metric(schema.metric),
+            n_trials=cfg.n_trials,
+            on_trial=self.on_trial,
+            on_notice=self.on_notice,
+            on_stage=self.on_stage,
+        )
         self.trials_ = load_trials(workdir, self.storage)
         return self
 
@@ -307,37 +318,6 @@ class AutoTab:
                 limits[stage.name] = first.limits.get(stage.name, {})
         total = max(plan.total_folds, *(full_coverage(k, cfg.test_size) for k in folds.values()))
         return replace(plan, folds=folds, total_folds=total, limits=limits)
-
-    def _complete_best(self, stages, budget: Budget) -> None:
-        """Fit the best trials on the folds the search left out (runner.completion_order), while
-        each completion's expected time (its folds' mean time so far) fits the budget."""
-        from .search.runner import completion_order
-
-        by_name = {s.name: s for s in stages}
-        records = load_trials(self.workdir_, self.storage)
-        for record in completion_order(records, self.config.top_k, budget):
-            stage = by_name.get(record.model)
-            if stage is None or stage.store.has_predictions(record.number, full=True):
-                continue
-            if not stage.store.has_predictions(record.number):
-                continue  # another worker's trial: its predictions are in its own workdir
-            if len(stage.objective.splits) == stage.objective.n_splits:
-                continue  # the search folds already cover every row
-            # After the search, this time is for completion only: try it when its unpadded
-            # estimate fits (one cut short by the clock is thrown away, nothing else is lost).
-            expected = stage.completion_seconds(record) / COMPLETION_MARGIN
-            if not budget.completion_fits(expected):
-                continue
-            oof, test = stage.store.load_predictions(record.number)
-            try:
-                full = stage.objective.complete(
-                    record.params, oof, test, number=record.number, deadline=budget.end
-                )
-            except TrialFailed:
-                continue
-            if full.time_capped:  # folds cut short by the clock would drag the trial's OOF down
-                continue
-            stage.store.save_full(record.number, full.oof, full.test)
 
     def _save_run(self, workdir: Path, comp, schema: DatasetSchema, y, plan: RunPlan) -> None:
         template = comp.sample_submission
