@@ -171,3 +171,47 @@ def test_no_evidence_until_every_family_still_searching_has_a_trial():
     assert family_weights(stages, metric) == {}
     stages[2].done = True  # a family whose search stopped no longer holds the others back
     assert family_weights(stages, metric) == {"lgbm": 1.0, "nn": 0.0}
+
+
+class _Folds:
+    """An objective that uses `k` of five folds, recording each call (time is a fake clock)."""
+
+    def __init__(self, k, clock, seconds):
+        self.splits, self.n_splits = [None] * 5, k
+        self.clock, self.seconds, self.calls = clock, seconds, []
+
+    def __call__(self, params, *, number, deadline):
+        from automl_tab.search.trial import TrialResult
+
+        self.calls.append(self.clock())
+        self.clock.now += self.seconds
+        return TrialResult([0.5], [1], [0.0], np.zeros((4, 2)), np.zeros((2, 2)), [{}])
+
+
+def test_what_completion_leaves_goes_back_to_the_families_whose_folds_cover_every_row(tmp_path):
+    from automl_tab.search.runner import search_on
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self):
+            return self.now
+
+    clock = Clock()
+    stages = []
+    for name, k in (("lgbm", 5), ("xt", 1)):  # LightGBM on 5-fold CV, forests on one fold
+        store = TrialStore(tmp_path, name)
+        space = LightGBMModel.search_space()
+        optimizer = get_optimizer("optuna", store.open_study(), space, seed=0, init_points=1)
+        stages.append(Stage(name, _Folds(k, clock, 10.0), optimizer, store))
+    budget = Budget(100, clock=clock)  # ends at 95 s, before the 5 s finish reserve
+    budget.open_search({"lgbm": 1.0, "xt": 1.0}, completes=True)
+    budget.expect_completion("xt", 40.0)  # completing the forests' best: reserved
+    assert budget.search_deadline() == pytest.approx(55.0)
+    clock.now = 55.0  # the search and a completion that took no time are over
+    ran = search_on(stages, budget, metric=get_metric("accuracy"), n_trials=None)
+    lgbm, xt = (s.objective for s in stages)
+    # Trials start while half of one (5 s) is left before the end: 55, 65, 75 and 85 s.
+    assert ran == 4 and lgbm.calls == pytest.approx([55.0, 65.0, 75.0, 85.0])
+    assert xt.calls == []  # its trials would need completing, and no time is left for that
+    assert budget.completion_reserve() == 0.0
