@@ -139,3 +139,18 @@ def test_a_family_new_to_a_resumed_run_gets_the_most_folds_and_the_least_share()
     assert plan.source == "resumed"
     assert plan.folds["xt"] == max(stored["folds"].values())
     assert plan.shares == {"lgbm": 0.6, "nn": 0.4, "xt": 0.4}
+
+
+def test_boosting_gets_the_slowdown_its_trial_cap_affords_and_networks_do_not():
+    """otto at 60 s: the default's 207 rounds took 6.3 s on one fold, a trial may take its
+    10 s minimum, so a fold affords 10 / 6.3 times the default's rounds."""
+    from automl_tab.budget import MIN_TRIAL_SECONDS
+
+    boosting = FamilyCost(setup_seconds=0.0, fold_seconds=6.3, epochs=207, rounds_follow_rate=True)
+    net = FamilyCost(setup_seconds=0.3, fold_seconds=3.3, workers=2, epochs=58)
+    plan = decide_plan(49_000, {"lgbm": boosting, "nn": net}, 25.5, n_splits=1, trial_share=0.25)
+    assert plan.limits == {"lgbm": {"max_slowdown": pytest.approx(MIN_TRIAL_SECONDS / 6.3)}}
+    two = decide_plan(49_000, {"lgbm": boosting}, 400, n_splits=2, trial_share=0.25)
+    assert two.limits["lgbm"]["max_slowdown"] == pytest.approx(400 * 0.25 / 2 / 6.3)
+    counted = decide_plan(49_000, {"lgbm": boosting}, 25.5, n_trials=5)
+    assert counted.limits == {}  # --n-trials: the data alone decides, not the clock

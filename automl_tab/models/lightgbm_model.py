@@ -66,6 +66,7 @@ class LightGBMModel:
     # At 40, jh-simple at 60 s got one hold-out fold of 300 rows, and its best of 81 trials
     # scored 0.637 there against 0.664 out of fold on every row.
     target_trials = 20
+    rounds_follow_rate = True  # the run plan may then bound the slowdown (max_slowdown)
     # A fold cut by the time cap before this many rounds makes the trial fail: half-trained.
     min_epochs = 20
     # Always tuned with Optuna's TPE: --backend chooses the networks' optimizer only.
@@ -94,6 +95,7 @@ class LightGBMModel:
         max_rounds=5000,
         patience=50,
         deadline=None,
+        max_slowdown=None,
     ):
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -109,6 +111,7 @@ class LightGBMModel:
         self.max_rounds = max_rounds
         self.patience = patience
         self.deadline = deadline
+        self.max_slowdown = max_slowdown
 
     @classmethod
     def search_space(cls) -> SearchSpace:
@@ -145,7 +148,7 @@ class LightGBMModel:
         objective = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
         params = {
             "objective": objective[self.task],
-            "learning_rate": float(self.learning_rate),
+            "learning_rate": self._learning_rate(),
             "num_leaves": int(self.num_leaves),
             "max_depth": int(self.max_depth),
             "min_child_samples": int(self.min_child_samples),
@@ -164,6 +167,16 @@ class LightGBMModel:
         if self.task == "multiclass":
             params["num_class"] = int(self.n_classes)
         return params
+
+    def _learning_rate(self) -> float:
+        """The searched rate, raised to the default's / max_slowdown when the run plan gave
+        one: rounds grow about as 1 / the rate, and a rate whose rounds cannot fit a trial's
+        time cap gives a model cut half-trained (see plan.slowdown_limit)."""
+        rate = float(self.learning_rate)
+        if self.max_slowdown is None:
+            return rate
+        default = float(self.default_params()["learning_rate"])
+        return max(rate, min(default, default / max(float(self.max_slowdown), 1e-9)))
 
     def fit(self, X, y, X_val, y_val):
         """Boost until the validation loss stops improving; keeps the best iteration."""

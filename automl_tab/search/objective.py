@@ -211,6 +211,7 @@ class Objective:
             converged=not any(h.get("time_capped") for h in histories),
             work_rate=_median_work_rate(self.model_cls, histories),
             epochs=_median_epochs(histories),
+            rounds_follow_rate=bool(getattr(self.model_cls, "rounds_follow_rate", False)),
         )
 
     def _run_folds(self, folds, params, number, deadline) -> FoldRuns:

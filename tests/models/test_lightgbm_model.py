@@ -4,6 +4,7 @@ seed."""
 import time
 
 import numpy as np
+import pytest
 from helpers import objective_for
 
 from automl_tab.models import LightGBMModel
@@ -38,3 +39,15 @@ def test_lightgbm_is_deterministic_for_a_seed():
     a = LightGBMModel(**params, random_state=3).fit(X[:200], y[:200], X[200:], y[200:])
     b = LightGBMModel(**params, random_state=3).fit(X[:200], y[:200], X[200:], y[200:])
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_a_learning_rate_too_slow_for_the_plans_slowdown_is_raised_to_what_it_affords():
+    def rate(learning_rate, max_slowdown):
+        model = LightGBMModel(learning_rate=learning_rate, max_slowdown=max_slowdown)
+        return model._learning_rate()
+
+    assert rate(0.005, None) == 0.005  # no plan (--n-trials): as searched
+    assert rate(0.005, 1.6) == pytest.approx(0.1 / 1.6)  # otto at 60 s
+    assert rate(0.2, 1.6) == 0.2  # faster than the floor: as searched
+    assert rate(0.005, 100.0) == 0.005  # small data affords it
+    assert rate(0.005, 0.5) == 0.1  # never above the default's rate, the probe's own
