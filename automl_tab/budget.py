@@ -149,6 +149,10 @@ class Budget:
         needed = sum(s for f, s in self.completion.items() if self.carries(f))
         return max(self.completion_floor, min(needed, COMPLETION_MAX * self.window))
 
+    def end_completion(self) -> None:
+        """Completion is over: the search may run to the end, with no reserve for it."""
+        self.completes = False
+
     def search_deadline(self) -> float:
         return self.end - self.completion_reserve()
 

@@ -296,7 +296,7 @@ def search_on(stages: list[Stage], budget: Budget, **run_kwargs) -> int:
     folds, completion was over at 44 s and the run at 48 s; LightGBM on 5-fold CV can use
     that time. Returns the number of trials run."""
     covering = [s for s in stages if _covers_all(s) and not s.done]
-    budget.completes = False  # completion is over: no reserve is kept for it any more
+    budget.end_completion()
     if not covering:
         return 0
     return run_stages(covering, budget, **run_kwargs)
