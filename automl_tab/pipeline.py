@@ -146,28 +146,19 @@ class AutoTab:
         budget.open_search(plan.shares, completes=plan.completes)
         self.on_plan(plan.line(budget.completion_reserve(), budget.finish_reserve))
         self._save_run(workdir, comp, schema, y, plan)
-        run_stages(
-            stages,
-            budget,
-            metric=get_metric(schema.metric),
-            n_trials=cfg.n_trials,
-            on_trial=self.on_trial,
-            on_notice=self.on_notice,
-            on_stage=self.on_stage,
-        )
+        search = {
+            "metric": get_metric(schema.metric),
+            "n_trials": cfg.n_trials,
+            "on_trial": self.on_trial,
+            "on_notice": self.on_notice,
+            "on_stage": self.on_stage,
+        }
+        run_stages(stages, budget, **search)
         self.schema_, self.workdir_, self.plan_ = schema, workdir, plan
         self.on_stage("completing the best trials on all folds")
         records = load_trials(workdir, self.storage)
         complete_best(stages, budget, completion_order(records, cfg.top_k, budget))
-        search_on(
-            stages,
-            budget,
-            metric=get_metric(schema.metric),
-            n_trials=cfg.n_trials,
-            on_trial=self.on_trial,
-            on_notice=self.on_notice,
-            on_stage=self.on_stage,
-        )
+        search_on(stages, budget, **search)  # with what completion left
         self.trials_ = load_trials(workdir, self.storage)
         return self
 
