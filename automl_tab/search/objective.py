@@ -145,6 +145,11 @@ class Objective:
         self.n_splits, self.splits = n_splits, splits[:n_folds]
         self._fitted = {key: fit for key, fit in self._fitted.items() if key[0] < n_folds}
 
+    @property
+    def covers_all(self) -> bool:
+        """Whether the search folds are all the folds: a trial then needs no completion."""
+        return self.n_splits == len(self.splits)
+
     def pool_size(self) -> int:
         """Worker processes the folds train in, for a model that asks for them
         (`parallel_folds`); 1 means one after another in this process."""
@@ -261,7 +266,7 @@ class Objective:
             oof,
             test,
             runs.histories,
-            covers_all=self.n_splits == len(self.splits),
+            covers_all=self.covers_all,
         )
 
     def _completion_rounds(self, deadline: float | None):

@@ -270,7 +270,7 @@ def complete_best(stages: list[Stage], budget: Budget, records: list[TrialRecord
             continue
         if not stage.store.has_predictions(record.number):
             continue  # another worker's trial: its predictions are in its own workdir
-        if _covers_all(stage):
+        if stage.objective.covers_all:
             continue  # the search folds already cover every row
         # After the search, this time is for completion only: try it when its unpadded
         # estimate fits (one cut short by the clock is thrown away, nothing else is lost).
@@ -295,12 +295,8 @@ def search_on(stages: list[Stage], budget: Budget, **run_kwargs) -> int:
     house-prices the search stopped at 34 s to reserve for a 8.5 s network's three more
     folds, completion was over at 44 s and the run at 48 s; LightGBM on 5-fold CV can use
     that time. Returns the number of trials run."""
-    covering = [s for s in stages if _covers_all(s) and not s.done]
+    covering = [s for s in stages if s.objective.covers_all and not s.done]
     budget.end_completion()
     if not covering:
         return 0
     return run_stages(covering, budget, **run_kwargs)
-
-
-def _covers_all(stage: Stage) -> bool:
-    return len(stage.objective.splits) == stage.objective.n_splits
