@@ -171,8 +171,7 @@ def size_limit(cost: FamilyCost, n_folds: int, trial_seconds: float, fold_rows: 
     ~170 (titanic), a 60 s run's second network took its whole 10 s cap and was cut."""
     if not cost.work_rate:
         return {}
-    rounds = math.ceil(n_folds / max(1, cost.workers))
-    fold_seconds = max(0.0, trial_seconds / rounds - cost.setup_seconds)
+    fold_seconds = _fold_seconds(cost, n_folds, trial_seconds)
     epochs = max(EPOCHS_WANTED, cost.epochs or 0)
     return {"max_work": int(cost.work_rate * fold_seconds / (epochs * max(1, fold_rows)))}
 
@@ -186,9 +185,15 @@ def slowdown_limit(cost: FamilyCost, n_folds: int, trial_seconds: float) -> dict
     default's 0.49."""
     if not cost.rounds_follow_rate or not cost.epochs:
         return {}
+    fold_seconds = _fold_seconds(cost, n_folds, max(MIN_TRIAL_SECONDS, trial_seconds))
+    return {"max_slowdown": fold_seconds / cost.fold_seconds}
+
+
+def _fold_seconds(cost: FamilyCost, n_folds: int, trial_seconds: float) -> float:
+    """What one fold may train in a trial of `trial_seconds`: its round of folds' part (the
+    family fits `cost.workers` side by side), less the set-up."""
     rounds = math.ceil(n_folds / max(1, cost.workers))
-    fold_seconds = max(MIN_TRIAL_SECONDS, trial_seconds) / rounds - cost.setup_seconds
-    return {"max_slowdown": max(0.0, fold_seconds) / cost.fold_seconds}
+    return max(0.0, trial_seconds / rounds - cost.setup_seconds)
 
 
 def decide_plan(
