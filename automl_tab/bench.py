@@ -110,6 +110,7 @@ def family_holdouts(comp: Path, workdir: Path, board: dict, meta: dict) -> dict:
     from .metrics import get_metric
     from .schema import DatasetSchema
     from .submission import submission_frame
+    from .submission import write_submission
     from .workdir import TARGET_FILE
     from .workdir import TEMPLATE_FILE
     from .workdir import open_stores
@@ -132,8 +133,7 @@ def family_holdouts(comp: Path, workdir: Path, board: dict, meta: dict) -> dict:
         _, test = stores[family].load_predictions(number, full=full)
         test = hedged(metric, test, rows)  # as finalize submits it
         frame = submission_frame(template, pd.Series(run["test_ids"]), test, schema)
-        path = workdir / f"bench-best-{family}.csv"
-        frame.to_csv(path, index=False)
+        path = write_submission(frame, workdir / f"bench-best-{family}.csv", template, schema)
         scores[family] = holdout_score(comp, path, meta)
     return scores
 
