@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from automl_tab import load_competition
 from automl_tab.preprocessing import FrequentWords
@@ -55,6 +56,29 @@ def test_skewed_columns_get_a_quantile_map():
     assert list(scaler.skewed_) == [False, True]
     out = scaler.transform(X)
     assert abs(out[:, 1].mean()) < 0.1 and out[:, 1].max() < 8.1
+
+
+def test_a_value_most_rows_share_at_an_end_gets_its_mid_rank():
+    # A count that is 0 in 80 % of the rows: QuantileTransformer alone sends all those zeros
+    # to its bound (-5.2) and a count of 1 to +0.86. Tied ends get their mid-rank instead.
+    rng = np.random.default_rng(0)
+    counts = np.where(rng.random(5000) < 0.8, 0.0, rng.poisson(3, 5000) + 1.0)
+    skewed = rng.lognormal(sigma=1.5, size=5000)
+    capped = np.minimum(skewed, np.quantile(skewed, 0.9))  # a tenth of the rows at the top
+    X = np.column_stack([counts, capped])
+    scaler = SkewAwareScaler().fit(X)
+    assert list(scaler.skewed_) == [True, True]
+    zero, one = scaler.transform(np.array([[0.0, 1.0], [1.0, 1.0]]))[:, 0]
+    assert zero == pytest.approx(stats.norm.ppf(0.4), abs=0.02)
+    assert 0.5 < one < 1.2  # the next value up stays next to it
+    top = scaler.transform(np.array([[0.0, capped.max()]]))[0, 1]
+    assert top == pytest.approx(stats.norm.ppf(1 - 0.1 / 2), abs=0.01)
+    out = scaler.transform(X)
+    assert np.abs(out[:, 0]).mean() < 1.0  # otto's count columns: 4.1 without the mid-rank
+    order = np.argsort(X[:, 0], kind="stable")
+    assert np.all(np.diff(out[order, 0]) >= 0)  # still monotone
+    below = scaler.transform(np.array([[-3.0, -1.0]]))  # beyond the training range: its ends
+    np.testing.assert_allclose(below, scaler.transform(X.min(axis=0, keepdims=True)))
 
 
 def test_smooth_clipping_is_bounded_and_learns_from_the_training_rows_only():
