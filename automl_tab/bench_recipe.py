@@ -42,7 +42,12 @@ VARIANTS = {
     # Weights that grow with the training rows (pyramid_nn.capacity): with "recipe+members+
     # periodic" against that alone, today's recipe with and without it.
     "capacity": ({"capacity_rule": True}, {}),
+    # Every varying numeric column through the normal-quantile map, not only skewed ones (as
+    # TabM's and the RTDL baselines' preprocessing does).
+    "quantile_all": ({}, {"skew_limit": 0.0}),
 }
+# Names for combinations: today's recipe, to measure new elements against (--against current).
+ALIASES = {"current": "recipe+members+periodic+capacity"}
 # The baseline is the recipe before the ablation, pinned so that the table can be redone:
 # fixed patience 5, Adam's beta_2 0.999, one network, plain numeric inputs, only MAX_PARAMS
 # bounding the weights (options override searched params).
@@ -88,14 +93,19 @@ def sample_params(n: int, seed: int) -> list[dict]:
 def variant(name: str) -> tuple[dict, dict]:
     """The options of a variant; "a+b" combines variants a and b."""
     model, prep = {}, {}
-    for part in name.split("+"):
+    for part in _parts(name):
         model.update(VARIANTS[part][0])
         prep.update(VARIANTS[part][1])
     return model, prep
 
 
 def unknown_variants(names) -> list[str]:
-    return [part for name in names for part in name.split("+") if part not in VARIANTS]
+    return [part for name in names for part in _parts(name) if part not in VARIANTS]
+
+
+def _parts(name: str) -> list[str]:
+    """The variants "a+b" combines, aliases expanded."""
+    return [p for part in name.split("+") for p in ALIASES.get(part, part).split("+")]
 
 
 def run_competition(comp, variants: dict, n_configs: int, seed: int, log) -> dict:

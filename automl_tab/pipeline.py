@@ -255,7 +255,7 @@ class AutoTab:
                 init_points=cfg.init_points,
                 heartbeat=store.heartbeat,
             )
-            optimizer.enqueue(model_cls.default_params(len(y)))
+            optimizer.enqueue(*model_cls.starting_points(len(y)))
             options = model_cls.fixed_options(cfg)
             objective = build_objective(
                 model_cls,

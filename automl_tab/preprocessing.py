@@ -203,10 +203,12 @@ def build_preprocessor(
     schema: DatasetSchema,
     smooth_clip: float | None = None,
     max_categories: int = MAX_CATEGORIES,
+    skew_limit: float = SKEW_LIMIT,
 ) -> ColumnTransformer:
     """The unfitted transformer; clone and fit it on the training rows of each split.
     `smooth_clip` squashes scaled numbers smoothly into (-c, c) instead of clipping at 8;
-    `max_categories` caps a categorical's one-hot columns (the memory guard narrows it)."""
+    `max_categories` caps a categorical's one-hot columns (the memory guard narrows it);
+    numbers skewed beyond `skew_limit` get the quantile map (0: every varying column)."""
     groups = feature_groups(schema)
     parts = []
     if groups["numeric"]:
@@ -214,7 +216,8 @@ def build_preprocessor(
             (
                 "numeric",
                 make_pipeline(
-                    SimpleImputer(strategy="median"), SkewAwareScaler(smooth_clip=smooth_clip)
+                    SimpleImputer(strategy="median"),
+                    SkewAwareScaler(skew_limit=skew_limit, smooth_clip=smooth_clip),
                 ),
                 groups["numeric"],
             )

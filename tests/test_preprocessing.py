@@ -56,6 +56,7 @@ def test_skewed_columns_get_a_quantile_map():
     assert list(scaler.skewed_) == [False, True]
     out = scaler.transform(X)
     assert abs(out[:, 1].mean()) < 0.1 and out[:, 1].max() < 8.1
+    assert list(SkewAwareScaler(skew_limit=0.0).fit(X).skewed_) == [True, True]  # all mapped
 
 
 def test_a_value_most_rows_share_at_an_end_gets_its_mid_rank():

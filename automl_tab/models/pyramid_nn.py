@@ -248,6 +248,11 @@ class PyramidNNModel:
             "embedding": "periodic",
         }
 
+    @classmethod
+    def starting_points(cls, rows: int | None = None) -> list[dict]:
+        """The default alone: the search's own proposals follow it."""
+        return [cls.default_params(rows)]
+
     @property
     def n_outputs(self) -> int:
         return self.n_classes if self.task == "multiclass" else 1

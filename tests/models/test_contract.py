@@ -52,6 +52,17 @@ def test_default_params_are_the_constructor_defaults_and_lie_in_the_space(name):
 
 
 @pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("rows", [None, 300, 20_000, 2_000_000])
+def test_starting_points_open_with_the_default_and_lie_in_the_space(name, rows):
+    model_cls = get_model(name)
+    points = model_cls.starting_points(rows)
+    assert points[0] == model_cls.default_params(rows)
+    space = model_cls.search_space()
+    assert all(space.contains(p) and set(p) == set(space.names) for p in points)
+    assert len({tuple(sorted(p.items())) for p in points}) == len(points)  # no repeats
+
+
+@pytest.mark.parametrize("name", FAMILIES)
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_fit_returns_self_learns_underscored_attributes_and_predicts_the_task_shape(name, task):
     model_cls = get_model(name)

@@ -78,6 +78,27 @@ def test_enqueued_default_comes_first(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_starting_points_come_in_order_and_a_resumed_study_skips_those_it_holds(backend):
+    study = optuna.create_study(direction="minimize")
+    points = [{"lr": 1e-3, "x": x, "layers": 2, "act": "prelu"} for x in (0.1, 0.5, 0.9)]
+    opt = get_optimizer(backend, study, SPACE, seed=0, init_points=2)
+    opt.enqueue(*points)
+    assert study.trials == []  # queued only when a trial starts
+    for _ in range(2):
+        number, params = opt.ask()
+        opt.tell(number, toy_loss(params))
+    resumed = get_optimizer(backend, study, SPACE, seed=0, init_points=2)
+    resumed.enqueue(*points)
+    asked = []
+    for _ in range(2):
+        number, params = resumed.ask()
+        resumed.tell(number, toy_loss(params))
+        asked.append(params)
+    assert [t.params for t in study.trials[:3]] == points
+    assert asked[0] == points[2] and asked[1] not in points and len(study.trials) == 4
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_failed_trials_are_recorded_and_search_continues(backend):
     study = optuna.create_study(direction="minimize")
     opt = get_optimizer(backend, study, SPACE, seed=0, init_points=2)

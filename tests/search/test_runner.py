@@ -37,7 +37,7 @@ def test_runner_records_failures_and_goes_on(binary_comp, tmp_path):
         "optuna", store.open_study(), PyramidNNModel.search_space(), seed=0, init_points=2
     )
     optimizer.study.enqueue_trial({**PyramidNNModel.default_params(), "learning_rate": 0.02})
-    optimizer.enqueue(PyramidNNModel.default_params())  # no-op: the study is not empty
+    optimizer.enqueue(PyramidNNModel.default_params())  # tried after the queued trial
     run_search(objective, optimizer, store, metric=objective.metric, n_trials=3, budget=Budget(300))
     records = store.records()
     assert records[0].state == "FAIL" and "diverged" in records[0].fail_reason

@@ -44,7 +44,7 @@ class AskTell(Protocol):
 
     study: object
 
-    def enqueue(self, params: dict) -> None: ...
+    def enqueue(self, *points: dict) -> None: ...
 
     def ask(self) -> tuple[int, dict]: ...
 
@@ -76,11 +76,22 @@ class StudyOptimizer:
         self.init_points = init_points
         self.distributions = to_distributions(space)
         self._running: dict = {}
+        self._starting: list[dict] = []
 
-    def enqueue(self, params: dict) -> None:
-        """Queue a known configuration to be tried before any proposal (first run only)."""
-        if not self.study.get_trials(deepcopy=False):
-            self.study.enqueue_trial(params)
+    def enqueue(self, *points: dict) -> None:
+        """Known configurations, tried in this order before any proposal. Each is queued only
+        when the next trial starts and only if the study holds no trial of it yet (a resumed
+        study or another worker may have run it), so the store never lists trials that no
+        one started."""
+        self._starting = [dict(p) for p in points]
+
+    def _queue_starting_point(self) -> bool:
+        tried = [t.params for t in self.study.get_trials(deepcopy=False)]
+        for point in self._starting:
+            if point not in tried:
+                self.study.enqueue_trial(point)
+                return True
+        return False
 
     def fail_stale(self) -> None:
         """Fail trials whose worker stopped beating (a dead process) and queue them again."""
@@ -95,7 +106,8 @@ class StudyOptimizer:
         beats a heartbeat into the store until `tell` or `fail`."""
         self.fail_stale()
         waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-        trial = self.study.ask(self.distributions) if waiting else self._propose()
+        queued = bool(waiting) or self._queue_starting_point()
+        trial = self.study.ask(self.distributions) if queued else self._propose()
         beat = self.heartbeat(trial.number) if self.heartbeat is not None else None
         self._running[trial.number] = (trial, beat)
         return trial.number, dict(trial.params)
