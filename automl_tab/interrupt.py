@@ -5,7 +5,10 @@ inside a garbage-collector or weakref callback (TensorFlow and SQLAlchemy run ma
 printed as "Exception ignored" and lost, and the run would train on (seen in CI). So the
 handler also records the request, which the search loop checks between trials, and arms a
 watchdog: if the process is still alive GRACE_SECONDS later, it runs the registered clean-ups
-(mark the running trial failed) and exits with 130. A second Ctrl-C exits at once.
+(mark the running trial failed) and exits with 130. A second Ctrl-C exits at once. Either
+way the fold workers are killed first: they ignore SIGINT (the parent alone handles it) and
+would otherwise train their fold to its end after the run has gone, holding a core and the
+caller's output pipes (seen in CI: still open 60 s after the run had exited).
 """
 
 from __future__ import annotations
@@ -92,11 +95,24 @@ def exit_now() -> None:
                 break
             except Exception:
                 time.sleep(0.5)
+    _kill_worker_processes()
     with contextlib.suppress(Exception):
         print(MESSAGE, file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
     os._exit(EXIT_CODE)
+
+
+def _kill_worker_processes() -> None:
+    """Kill this process's children, the resource trackers aside: those remove the workers'
+    shared-memory files once every worker is gone."""
+    import psutil
+
+    with contextlib.suppress(Exception):
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "resource_tracker" not in " ".join(child.cmdline()):
+                    child.kill()
 
 
 def _on_sigint(signum, frame) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from click.testing import CliRunner
 from helpers import ROOT
@@ -237,6 +238,38 @@ def test_ctrl_c_stops_even_when_a_library_swallows_it(tmp_path):
     assert proc.returncode == 130 and "interrupted" in stderr
     assert "Traceback" not in stderr and "ignored" not in stderr
     assert marker.read_text() == "cleaned"
+
+
+WORKER_PROGRAM = """
+import signal, subprocess, sys, time
+from automl_tab import interrupt
+
+# Like a fold worker: ignores Ctrl-C, holds our output pipes and trains on for two minutes.
+worker = subprocess.Popen([sys.executable, "-c",
+    "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(120)"])
+print(worker.pid, flush=True)
+time.sleep(1)
+try:
+    with interrupt.handling():
+        signal.raise_signal(signal.SIGINT)
+        time.sleep(60)
+except KeyboardInterrupt:
+    interrupt.exit_now()
+"""
+
+
+def test_ctrl_c_kills_the_workers_that_ignore_it(tmp_path):
+    """The caller's pipes close with the run: no worker trains on after it has exited."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WORKER_PROGRAM],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    stdout, stderr = proc.communicate(timeout=30)  # waits for every holder of the pipes
+    assert proc.returncode == 130 and "interrupted" in stderr
+    worker = int(stdout.split()[0])
+    time.sleep(0.5)  # reaped by init once its parent is gone
+    assert not psutil.pid_exists(worker) or psutil.Process(worker).status() == "zombie"
 
 
 def test_resuming_with_other_folds_is_refused_in_one_line(binary_comp, tmp_path):
