@@ -82,7 +82,7 @@ def test_tune_nn_then_submit_with_bayes_opt(binary_comp, tmp_path):
     def tune(n_trials):
         return cli(
             "tune-nn", comp, "--top-k", "1", "--backend", "bayes_opt", "--n-trials", n_trials,
-            "--init-points", "2", "--time-limit", "120", "--workdir", work,
+            "--init-points", "2", "--time-limit", "120", "--workdir", work, "--n-splits", 2,
         )  # fmt: skip
 
     log = tune(3)

@@ -31,7 +31,7 @@ def test_sigkill_then_rerun_keeps_finished_trials(binary_comp, tmp_path):
     work = tmp_path / "w"
     command = automl_tab(
         "tune-nn", binary_comp, "--n-trials", "5", "--time-limit", "240", "--workdir", work,
-        "--top-k", "1",
+        "--top-k", "1", "--n-splits", "2",  # the plan would score 10 folds: 3x CI's time
     )  # fmt: skip
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     started = time.monotonic()
@@ -71,6 +71,8 @@ def test_two_workers_share_one_postgres_study(binary_comp, tmp_path):
                 comp,
                 "--n-trials",
                 "10",
+                "--n-splits",  # the plan would score 10 folds a trial: 3x CI's time
+                "2",
                 "--time-limit",
                 "300",
                 "--storage",
