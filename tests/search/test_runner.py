@@ -19,6 +19,7 @@ from automl_tab.models import PyramidNNModel
 from automl_tab.search import TrialStore
 from automl_tab.search.optimizers import get_optimizer
 from automl_tab.search.runner import MAX_CONSECUTIVE_FAILURES
+from automl_tab.search.runner import MIN_EVIDENCE_ROWS
 from automl_tab.search.runner import Stage
 from automl_tab.search.runner import run_stages
 
@@ -160,17 +161,36 @@ def test_no_evidence_until_every_family_still_searching_has_a_trial():
     from automl_tab.search.runner import Stage
     from automl_tab.search.runner import family_weights
 
-    y = np.array([0, 1, 0, 1])
+    y = np.tile([0, 1], MIN_EVIDENCE_ROWS)
     good = np.eye(2)[y] * 0.9 + 0.05
     objective = SimpleNamespace(y=y)
     stages = [Stage(name, objective, None, None) for name in ("lgbm", "nn", "xt")]
     stages[0].best = [(0.1, 0, good)]
-    stages[1].best = [(0.2, 0, np.full((4, 2), 0.5))]
+    stages[1].best = [(0.2, 0, np.full((len(y), 2), 0.5))]
     metric = get_metric("log_loss")
     # The forests have no trial yet: weighing them at 0 would halve their share unseen.
     assert family_weights(stages, metric) == {}
     stages[2].done = True  # a family whose search stopped no longer holds the others back
     assert family_weights(stages, metric) == {"lgbm": 1.0, "nn": 0.0}
+
+
+def test_no_evidence_from_fewer_rows_than_all_families_need():
+    """A family scored on one small fold would make the others' weights a draw of a few rows."""
+    from types import SimpleNamespace
+
+    from automl_tab.metrics import get_metric
+    from automl_tab.search.runner import Stage
+    from automl_tab.search.runner import family_weights
+
+    y = np.tile([0, 1], MIN_EVIDENCE_ROWS)
+    good = np.eye(2)[y] * 0.9 + 0.05
+    stages = [Stage(name, SimpleNamespace(y=y), None, None) for name in ("lgbm", "nn")]
+    one_fold = np.full((len(y), 2), np.nan)
+    one_fold[: MIN_EVIDENCE_ROWS - 1] = 0.5  # the networks validated one row too few
+    stages[0].best, stages[1].best = [(0.1, 0, good)], [(0.2, 0, one_fold)]
+    assert family_weights(stages, get_metric("log_loss")) == {}
+    one_fold[:MIN_EVIDENCE_ROWS] = 0.5
+    assert family_weights(stages, get_metric("log_loss")) == {"lgbm": 1.0, "nn": 0.0}
 
 
 class _Folds:
