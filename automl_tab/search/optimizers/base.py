@@ -86,12 +86,15 @@ class StudyOptimizer:
         self._starting = [dict(p) for p in points]
 
     def _queue_starting_point(self) -> bool:
+        if not self._starting:  # all tried: no need to read the study at every ask
+            return False
         tried = [t.params for t in self.study.get_trials(deepcopy=False)]
-        for point in self._starting:
-            if point not in tried:
-                self.study.enqueue_trial(point)
-                return True
-        return False
+        while self._starting and self._starting[0] in tried:
+            self._starting.pop(0)  # a trial of it exists and stays in the study
+        if not self._starting:
+            return False
+        self.study.enqueue_trial(self._starting[0])
+        return True
 
     def fail_stale(self) -> None:
         """Fail trials whose worker stopped beating (a dead process) and queue them again."""
