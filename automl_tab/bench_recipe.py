@@ -16,6 +16,7 @@ import numpy as np
 from .config import RunConfig
 from .exceptions import TrialFailed
 from .metrics import get_metric
+from .models.pyramid_nn import SGD_RATE_SCALE
 from .models.pyramid_nn import PyramidNNModel
 from .pipeline import build_objective
 from .pipeline import training_data
@@ -45,12 +46,14 @@ VARIANTS = {
     # Every varying numeric column through the normal-quantile map, not only skewed ones (as
     # TabM's and the RTDL baselines' preprocessing does).
     "quantile_all": ({}, {"skew_limit": 0.0}),
+    # SGD's learning rate SGD_RATE_SCALE times the searched one (pyramid_nn.SGD_RATE_SCALE).
+    "sgd_rate": ({"sgd_rate_scale": SGD_RATE_SCALE}, {}),
 }
 # Names for combinations: today's recipe, to measure new elements against (--against current).
-ALIASES = {"current": "recipe+members+periodic+capacity"}
+ALIASES = {"current": "recipe+members+periodic+capacity+sgd_rate"}
 # The baseline is the recipe before the ablation, pinned so that the table can be redone:
 # fixed patience 5, Adam's beta_2 0.999, one network, plain numeric inputs, only MAX_PARAMS
-# bounding the weights (options override searched params).
+# bounding the weights, SGD at the searched rate (options override searched params).
 BASE_OPTIONS = {
     "max_epochs": RunConfig.max_epochs,
     "patience": 5,
@@ -59,6 +62,7 @@ BASE_OPTIONS = {
     "members": 1,
     "embedding": "none",
     "capacity_rule": False,
+    "sgd_rate_scale": 1.0,
 }
 
 

@@ -51,6 +51,10 @@ MAX_BATCH = 4096
 PARAMS_PER_ROW = 200
 MIN_CAPACITY = 100_000
 MEMBERS_ROWS = 5000  # the default trial trains eight members up to this many rows
+# The searched rate is Adam's; SGD (momentum 0.9) trains at ten times it. At the rate itself
+# most SGD draws stayed near chance (9 draws, 3 folds: titanic's mean accuracy 0.753 -> 0.837,
+# house-prices' RMSLE 0.137 -> 0.132, in half the time; at 30x the fastest diverged).
+SGD_RATE_SCALE = 10.0
 
 
 # Known-good points tried after the default (starting_points), chosen among eight candidates
@@ -166,6 +170,7 @@ class PyramidNNModel:
         max_work=None,
         embedding="periodic",
         capacity_rule=True,
+        sgd_rate_scale=SGD_RATE_SCALE,
     ):
         self.neuron_pct = neuron_pct
         self.neuron_shrink = neuron_shrink
@@ -190,6 +195,7 @@ class PyramidNNModel:
         self.max_work = max_work
         self.embedding = embedding
         self.capacity_rule = capacity_rule
+        self.sgd_rate_scale = sgd_rate_scale
 
     def _max_params(self, n_rows: int) -> int:
         """Weights of one member: the capacity all members share (see capacity()), or less
@@ -314,9 +320,8 @@ class PyramidNNModel:
 
     def _encode_y(self, y):
         if self.task == "regression":
-            return ((np.asarray(y, float) - self.y_mean_) / self.y_scale_).astype(np.float32)[
-                :, None
-            ]
+            scaled = (np.asarray(y, float) - self.y_mean_) / self.y_scale_
+            return scaled.astype(np.float32)[:, None]
         if self.task == "binary":
             return np.asarray(y, dtype=np.float32)[:, None]
         return np.asarray(y, dtype=np.int32)
@@ -342,6 +347,7 @@ class PyramidNNModel:
         )
         self.batch_size_ = scaled_batch(self.batch_size, len(X))
         self.learning_rate_ = self.learning_rate * (self.batch_size_ / self.batch_size) ** 0.5
+        self.learning_rate_ *= float(self.sgd_rate_scale) if self.optimizer == "sgd" else 1.0
         # Everything the traced graph depends on; the learning rate is a variable, not traced.
         shape = (X.shape[1], tuple(self.widths_), self.activation, float(self.dropout))
         shape += (self.embedded_columns_,)

@@ -79,3 +79,25 @@ def test_batch_grows_with_the_data_only_when_epochs_get_long():
     assert scaled_batch(512, 41_767) == 512  # never smaller than asked
     assert scaled_batch(32, 10**9) == MAX_BATCH
     assert all(41_767 / scaled_batch(b, 41_767) <= 200 for b in (32, 64, 128))
+
+
+def test_sgd_trains_at_ten_times_the_searched_rate_and_leaves_chance():
+    """The searched rate is Adam's: at the rate itself a deep SGD network stays near chance
+    within its patience (as most SGD draws of the space did on titanic and jh-simple)."""
+    from automl_tab.models.pyramid_nn import SGD_RATE_SCALE
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 8)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    draw = {
+        "neuron_pct": 0.01, "neuron_shrink": 0.8, "max_layers": 6, "dropout": 0.2,
+        "learning_rate": 5e-4, "optimizer": "sgd", "members": 1, "embedding": "none",
+        "max_epochs": 60, "patience": 10,
+    }  # fmt: skip
+    best = {}
+    for scale in (1.0, SGD_RATE_SCALE):
+        model = PyramidNNModel(**draw, sgd_rate_scale=scale).fit(X[:400], y[:400], X[400:], y[400:])
+        assert model.learning_rate_ == 5e-4 * scale
+        best[scale] = min(model.history_["val_loss"])
+    assert best[1.0] > 0.6  # log loss at chance is 0.693
+    assert best[SGD_RATE_SCALE] < 0.45
