@@ -53,7 +53,7 @@ MIN_CAPACITY = 100_000
 MEMBERS_ROWS = 5000  # the default trial trains eight members up to this many rows
 # The searched rate is Adam's; SGD (momentum 0.9) trains at ten times it. At the rate itself
 # most SGD draws stayed near chance (9 draws, 3 folds: titanic's mean accuracy 0.753 -> 0.837,
-# house-prices' RMSLE 0.137 -> 0.132, in half the time; at 30x the fastest diverged).
+# house-prices' RMSLE 0.137 -> 0.132, in 0.5-0.9x the time; at 30x the fastest diverged).
 SGD_RATE_SCALE = 10.0
 
 
