@@ -7,6 +7,7 @@ from automl_tab.models.pyramid_nn import MAX_PARAMS
 from automl_tab.models.pyramid_nn import MEMBERS_ROWS
 from automl_tab.models.pyramid_nn import MIN_CAPACITY
 from automl_tab.models.pyramid_nn import PARAMS_PER_ROW
+from automl_tab.models.pyramid_nn import SGD_RATE_SCALE
 from automl_tab.models.pyramid_nn import PyramidNNModel
 from automl_tab.models.pyramid_nn import capacity
 from automl_tab.models.pyramid_nn import count_params
@@ -84,8 +85,6 @@ def test_batch_grows_with_the_data_only_when_epochs_get_long():
 def test_sgd_trains_at_ten_times_the_searched_rate_and_leaves_chance():
     """The searched rate is Adam's: at the rate itself a deep SGD network stays near chance
     within its patience (as most SGD draws of the space did on titanic and jh-simple)."""
-    from automl_tab.models.pyramid_nn import SGD_RATE_SCALE
-
     rng = np.random.default_rng(0)
     X = rng.normal(size=(600, 8)).astype(np.float32)
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
