@@ -40,8 +40,18 @@ def test_losses_are_minimised_whatever_the_direction():
     assert accuracy.loss(LABELS, PROBA) == -accuracy.score(LABELS, PROBA)
 
 
-def test_weights_for_accuracy_are_chosen_on_log_loss():
-    assert selection_metric(get_metric("accuracy")).name == "log_loss"
+def test_weights_for_accuracy_are_chosen_on_the_brier_score():
+    brier = selection_metric(get_metric("accuracy"))
+    assert brier.name == "brier" and not brier.greater_is_better
+    truth = np.eye(3)[LABELS]
+    assert brier.loss(LABELS, truth) == 0.0
+    assert brier.loss(LABELS, PROBA) == pytest.approx(np.mean(np.sum((PROBA - truth) ** 2, 1)))
+    # Bounded, unlike log loss: a sure mistake costs 2, not infinity.
+    assert brier.loss(np.array([0]), np.array([[0.0, 1.0]])) == pytest.approx(2.0)
+    # A blend's rounding past 1 is not an error.
+    assert brier.loss(np.array([0]), np.array([[1 + 2e-16, -2e-16]])) == pytest.approx(0.0)
+    with pytest.raises(ConfigError, match="brier"):
+        get_metric("brier")  # chosen on only, never a competition's metric
     assert selection_metric(get_metric("rmse")).name == "rmse"
 
 
