@@ -32,6 +32,9 @@ class JaxTrainingGraph(TrainingGraph):
         self._val = jax.jit(self._make_val(losses[1]))
         self.state = None
 
+    def optimize_graphs(self, on: bool) -> None:
+        """XLA compiles the jitted functions whatever the size: nothing to choose."""
+
     def _make_epoch(self, loss_fn):
         jax, model, optimizer = self.jax, self.model, self.optimizer
         jnp = jax.numpy
@@ -73,11 +76,11 @@ class JaxTrainingGraph(TrainingGraph):
 
         return val_loss
 
-    def start(self, initial_model, learning_rate: float) -> None:
+    def start(self, initial_model, learning_rate: float, rows: int | None = None) -> None:
         """TrainingGraph.start, then this fit's state from the variables. The learning rate
         is one of the optimizer's variables, so it is part of the jitted state and a kept
         graph trains at each trial's own rate."""
-        super().start(initial_model, learning_rate)
+        super().start(initial_model, learning_rate, rows)
         self.state = (
             [v.value for v in self.model.trainable_variables],
             [v.value for v in self.model.non_trainable_variables],

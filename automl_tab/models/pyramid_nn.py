@@ -359,7 +359,7 @@ class PyramidNNModel:
         graph = training_graph(keras, key, build, self.batch_size_, graph_type)
         keras.utils.set_random_seed(int(self.random_state))
         self.model_, _, _ = self._build(keras, X.shape[1])  # this fit's seeded initial weights
-        graph.start(self.model_, self.learning_rate_)
+        graph.start(self.model_, self.learning_rate_, rows=len(X))
         self.best_epoch_, self.history_ = train(
             graph,
             X=X,

@@ -35,6 +35,30 @@ def test_a_reused_training_graph_trains_exactly_as_a_new_one(binary_comp):
     np.testing.assert_array_equal(cold, warm)
 
 
+def test_the_graph_optimiser_runs_from_its_row_count_and_changes_no_result(
+    binary_comp, monkeypatch
+):
+    import tensorflow as tf
+
+    from automl_tab.models import _keras_loop
+
+    objective, y, splits = objective_for(binary_comp)
+    X_tr, X_va, X_te = objective.split_data(0)
+    (train_idx, valid_idx) = splits[0]
+
+    def fit():
+        model = PyramidNNModel(task="binary", random_state=3, max_epochs=8, patience=5)
+        predictions = model.fit(X_tr, y[train_idx], X_va, y[valid_idx]).predict(X_te)
+        return predictions, tf.config.optimizer.get_experimental_options()
+
+    small, options = fit()  # a few hundred rows: below GRAPPLER_MIN_ROWS
+    assert options.get("disable_meta_optimizer") is True
+    monkeypatch.setattr(_keras_loop, "GRAPPLER_MIN_ROWS", 1)
+    optimised, options = fit()
+    assert options.get("disable_meta_optimizer") is False
+    np.testing.assert_array_equal(small, optimised)
+
+
 class _ScriptedGraph:
     """A stand-in for TrainingGraph whose validation losses follow a script (no TensorFlow)."""
 
