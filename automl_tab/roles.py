@@ -26,7 +26,7 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     tried again as grouped numbers (the string methods cost 30x more: otto's 93 numeric
     columns took 6 s to parse that way, 0.3 s this way). Text in Arrow buffers (pandas >= 3)
     is first cast by pyarrow, which reads the same numbers 18x faster than to_numeric (otto's
-    schema and features: 9.7 -> 2 s) but refuses a whole column for one cell it cannot read."""
+    schema and features: 7.7 -> 1.3 s) but refuses a whole column for one cell it cannot read."""
     numbers = _arrow_numbers(values)
     if numbers is None:
         numbers = pd.to_numeric(values, errors="coerce").astype(float)
