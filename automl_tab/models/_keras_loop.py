@@ -18,11 +18,12 @@ from ..exceptions import TrialFailed
 
 EVAL_BATCH = 16384
 # Grappler, TensorFlow's graph optimiser, rewrites every newly traced epoch graph before its
-# first run. On small data that rewrite costs more than its fused kernels save: bench-nn
+# first run, and on these networks that rewrite costs more than its kernels save: bench-nn
 # titanic (20 configurations, 2 splits) 6.82 -> 5.89 s a configuration without it, tracing
-# 1.33 -> 0.78 s, the same losses bit for bit. On larger data the fused kernels pay (otto's
-# 500-300-180-108 network 1.7 s an epoch with it, 1.9 s without), so it stays on there.
-GRAPPLER_MIN_ROWS = 5000
+# 1.33 -> 0.78 s, the same losses bit for bit; bike-sharing (7,000 rows, three networks up to
+# 500-300-180-108) 0.65-0.93 s of tracing against 0.96-1.50, the same epoch times; on otto
+# (37,000 rows) a wash. Above this many rows (not measured) it stays on.
+GRAPPLER_MIN_ROWS = 50_000
 
 
 def compile_steps(tf, model, losses, optimizer, batch_size: int):
