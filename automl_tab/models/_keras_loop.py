@@ -21,7 +21,7 @@ EVAL_BATCH = 16384
 # first run, and on these networks that rewrite costs more than its kernels save: bench-nn
 # titanic (20 configurations, 2 splits) 6.82 -> 5.89 s a configuration without it, tracing
 # 1.33 -> 0.78 s, the same losses bit for bit; bike-sharing (7,000 rows, three networks up to
-# 500-300-180-108) 0.65-0.93 s of tracing against 0.96-1.50, the same epoch times; on otto
+# 500-300-180-108) 0.65-0.98 s of tracing against 0.95-1.51, the same epoch times; on otto
 # (37,000 rows) a wash. Above this many rows (not measured) it stays on.
 GRAPPLER_MIN_ROWS = 50_000
 
